@@ -1,0 +1,179 @@
+package fake
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// KillBroker crashes broker id: it stops listening and its connections
+// close, every partition it led fails over to the next in-sync replica
+// (dropping the un-replicated tail), it leaves every ISR, and the group
+// and transaction coordinators it hosted move (clients get
+// NOT_COORDINATOR or a broken connection and find the new one). A
+// partition with no in-sync replica left goes offline (LEADER_NOT_AVAILABLE)
+// until a replica returns, unless the topic allows unclean leader election.
+func (c *Cluster) KillBroker(id int32) error {
+	c.topoMu.Lock()
+	defer c.topoMu.Unlock()
+	c.mu.Lock()
+	b := c.brokers[id]
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return errClosed
+	case b == nil:
+		ids := c.brokerIDsLocked()
+		c.mu.Unlock()
+		return fmt.Errorf("KillBroker(%d): unknown broker (brokers are %v)", id, ids)
+	case !b.up:
+		c.mu.Unlock()
+		return fmt.Errorf("KillBroker(%d): the broker is already down", id)
+	}
+	live := 0
+	for _, x := range c.brokers {
+		if x.up {
+			live++
+		}
+	}
+	if live == 1 {
+		c.mu.Unlock()
+		return fmt.Errorf("KillBroker(%d): it is the last live broker; kafkaemu keeps one up", id)
+	}
+	b.up = false
+	parts := c.allPartitionsLocked()
+	ln := b.ln
+	c.mu.Unlock()
+	c.journal.add(Event{Kind: EventBrokerDown, Broker: id, Detail: b.addr})
+	ln.down()
+
+	var moved []*partitionState
+	for _, p := range parts {
+		p.flushMu.Lock()
+		c.mu.Lock()
+		if p.leader == id {
+			next, clean := c.electLocked(p, id)
+			c.dropTailLocked(p, kerr.NotLeaderForPartition, fmt.Sprintf("broker %d crashed before followers copied these", id), true)
+			p.leader = next
+			switch {
+			case next < 0:
+				// Offline: the ISR keeps its last member, which
+				// leads again when it returns.
+			case clean:
+				p.isr = slices.DeleteFunc(p.isr, func(r int32) bool { return r == id })
+			default:
+				p.isr = []int32{next}
+			}
+			moved = append(moved, p)
+		} else if slices.Contains(p.isr, id) {
+			p.isr = slices.DeleteFunc(p.isr, func(r int32) bool { return r == id })
+			c.journal.add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, ISR: cloneIDs(p.isr), Detail: fmt.Sprintf("broker %d crashed", id)})
+		}
+		c.mu.Unlock()
+		p.flushMu.Unlock()
+	}
+	if err := c.reapplyLeaders(moved, fmt.Sprintf("broker %d crashed", id)); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		c.kickFlush(p) // followers left: the high watermark may advance
+	}
+	return c.moveCoordinatorsOff()
+}
+
+// RestartBroker brings a killed broker back on its old address. It
+// rejoins as a follower: its replicas catch up and re-enter the ISR, and
+// offline partitions it can lead come back online.
+func (c *Cluster) RestartBroker(id int32) error {
+	c.topoMu.Lock()
+	defer c.topoMu.Unlock()
+	c.mu.Lock()
+	b := c.brokers[id]
+	switch {
+	case c.closed:
+		c.mu.Unlock()
+		return errClosed
+	case b == nil:
+		ids := c.brokerIDsLocked()
+		c.mu.Unlock()
+		return fmt.Errorf("RestartBroker(%d): unknown broker (brokers are %v)", id, ids)
+	case b.up:
+		c.mu.Unlock()
+		return fmt.Errorf("RestartBroker(%d): the broker is running", id)
+	}
+	ln, addr := b.ln, b.addr
+	c.mu.Unlock()
+	if err := ln.up(addr); err != nil {
+		return fmt.Errorf("RestartBroker(%d): listening on %s again: %w", id, addr, err)
+	}
+	c.mu.Lock()
+	b.up = true
+	c.journal.add(Event{Kind: EventBrokerUp, Broker: id, Detail: addr})
+	parts := c.allPartitionsLocked()
+	var back []*partitionState
+	for _, p := range parts {
+		if p.leader >= 0 || !slices.Contains(p.replicas, id) {
+			continue
+		}
+		if slices.Contains(p.isr, id) || p.topic.unclean {
+			p.leader = id
+			if !slices.Contains(p.isr, id) {
+				p.isr = []int32{id}
+			}
+			back = append(back, p)
+		}
+	}
+	c.mu.Unlock()
+	if err := c.reapplyLeaders(back, fmt.Sprintf("broker %d returned", id)); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		c.kickFlush(p) // catches up and re-enters the ISR
+	}
+	return nil
+}
+
+// reapplyLeaders points kfake at the model's new leaders and journals them.
+func (c *Cluster) reapplyLeaders(parts []*partitionState, why string) error {
+	for _, p := range parts {
+		if err := c.applyLeader(p); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.journal.add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why})
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// moveCoordinatorsOff rehashes kfake's coordinators until no group or
+// transactional id a client has looked up lands on a dead broker.
+func (c *Cluster) moveCoordinatorsOff() error {
+	c.mu.Lock()
+	keys := make([]string, 0, len(c.coordKeys))
+	for k := range c.coordKeys {
+		keys = append(keys, k)
+	}
+	c.mu.Unlock()
+	slices.Sort(keys)
+	for try := 0; try < 10000; try++ {
+		ok := true
+		for _, k := range keys {
+			n := c.kf.CoordinatorFor(k)
+			c.mu.Lock()
+			b := c.brokers[n]
+			up := b != nil && b.up
+			c.mu.Unlock()
+			if !up {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return nil
+		}
+		c.kf.RehashCoordinators()
+	}
+	return fmt.Errorf("could not move the coordinators of %d groups off dead brokers", len(keys))
+}

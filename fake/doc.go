@@ -1,0 +1,65 @@
+// Package fake is kafkaemu's emulated Kafka cluster: a real, in-process,
+// multi-broker cluster on 127.0.0.1 that speaks the Kafka protocol through
+// franz-go's kfake, plus what kfake does not model and a test needs to
+// break on purpose.
+//
+// # The model
+//
+// kfake answers every request; fake owns the topology around it:
+//
+//   - Brokers (ids 0..n-1), each up or down (KillBroker, RestartBroker).
+//   - Topics and partitions. Each partition has a replica list placed like
+//     Kafka's rack-unaware assignment (random start and shift from the
+//     cluster seed, preferred leader first), an ISR, a leader and a leader
+//     epoch. Topics created by clients (CreateTopics, auto-create) join the
+//     model when they appear. Metadata answers show the model's leader,
+//     epoch, replicas, ISR and offline replicas, so kcat -L and kadm print
+//     them.
+//   - min.insync.replicas (topic config, default 1) and
+//     unclean.leader.election.enable (default false).
+//
+// # Replication
+//
+// kfake's log holds the replicated prefix of every partition: it ends at
+// the high watermark, so consumers and ListOffsets see only committed
+// records, as in Kafka. Replication is instant unless a fault stops it.
+// While an in-sync follower is not copying (PauseReplication,
+// PauseFollower, a crashed broker, a network Partition), writes collect in
+// the leader's un-replicated tail, which fake keeps: acks=0/1 writes are
+// acknowledged with the offsets the leader assigns, acks=all writes wait.
+// After ReplicaLagMax the lagging followers leave the ISR and the high
+// watermark advances over the rest; with fewer in-sync replicas than
+// min.insync.replicas, acks=all writes are refused with NOT_ENOUGH_REPLICAS
+// (and waiting ones answered NOT_ENOUGH_REPLICAS_AFTER_APPEND). When a
+// leader fails (FailLeader, KillBroker) the tail is dropped: acknowledged
+// acks=0/1 writes in it are lost and their offsets are reused, exactly the
+// loss Kafka has; waiting acks=all writes fail retriably and a retry to the
+// new leader succeeds, so acks=all with min.insync.replicas=2 loses nothing.
+//
+// What is not modelled: unclean election loses only the tail (the replica
+// that takes over is assumed to have the replicated prefix); transaction
+// markers written while a partition has a tail are appended by kfake at
+// the high watermark; kfake itself applies transaction timeouts, retention
+// and compaction to the replicated prefix only.
+//
+// # The wire
+//
+// Every client connection passes through fake on its way to kfake, which
+// is where the tail is kept, Metadata is rewritten, network faults
+// (Latency, DropResponses, CloseConnections, Blackhole, Partition) apply,
+// and the journal learns what was appended, served and committed.
+//
+// # Journal
+//
+// Journal returns every event in order: appends, high-watermark moves,
+// truncations, fetches served to each connection, offset commits,
+// transaction ends, leader/ISR/epoch changes, brokers up and down, faults
+// added, hit and removed. WriteJournal exports it as JSON lines.
+//
+// # Determinism
+//
+// Every random choice (replica placement, jitter, drop probability) flows
+// from the cluster's seed (Seed option; Cluster.Seed reports it). Leader
+// election is Kafka's own rule: the first live in-sync replica in
+// assignment order.
+package fake

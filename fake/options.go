@@ -1,0 +1,107 @@
+package fake
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Option configures a Cluster; pass options to New (or harness.Start).
+type Option func(*config) error
+
+type topicSpec struct {
+	name       string
+	partitions int32
+	replicas   int16
+	configs    map[string]string
+}
+
+type config struct {
+	brokers       int
+	topics        []topicSpec
+	seed          int64
+	seedSet       bool
+	kfakeOpts     []kfake.Opt
+	replicaLagMax time.Duration
+	autoCreate    bool
+}
+
+// Brokers sets the number of brokers (default 3). Broker ids are 0..n-1.
+func Brokers(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("fake.Brokers(%d): a cluster needs at least 1 broker", n)
+		}
+		c.brokers = n
+		return nil
+	}
+}
+
+// Topic creates a topic when the cluster starts. replicas may not exceed
+// the number of brokers; configs are Kafka topic configs such as
+// {"min.insync.replicas": "2"}.
+func Topic(name string, partitions int32, replicas int16, configs ...map[string]string) Option {
+	return func(c *config) error {
+		switch {
+		case name == "":
+			return fmt.Errorf("fake.Topic(%q): the topic name is empty", name)
+		case partitions < 1:
+			return fmt.Errorf("fake.Topic(%q): partitions = %d, want >= 1", name, partitions)
+		case replicas < 1:
+			return fmt.Errorf("fake.Topic(%q): replicas = %d, want >= 1", name, replicas)
+		}
+		merged := map[string]string{}
+		for _, m := range configs {
+			for k, v := range m {
+				merged[k] = v
+			}
+		}
+		c.topics = append(c.topics, topicSpec{name, partitions, replicas, merged})
+		return nil
+	}
+}
+
+// Seed fixes the seed every random choice of the emulator flows from:
+// replica placement, leader election, jitter, drop probabilities. Without
+// it a random seed is used; Cluster.Seed reports it so a failure can be
+// replayed.
+func Seed(seed int64) Option {
+	return func(c *config) error {
+		c.seed, c.seedSet = seed, true
+		return nil
+	}
+}
+
+// ReplicaLagMax is Kafka's replica.lag.time.max.ms: how long a follower that
+// stopped fetching stays in the ISR once it is behind. The default is 200ms
+// because tests are fast; pass 30*time.Second for Kafka's own default.
+func ReplicaLagMax(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("fake.ReplicaLagMax(%v): want a positive duration", d)
+		}
+		c.replicaLagMax = d
+		return nil
+	}
+}
+
+// AutoCreateTopics lets a Metadata or Produce request for an unknown topic
+// create it, like Kafka's auto.create.topics.enable=true.
+func AutoCreateTopics() Option {
+	return func(c *config) error {
+		c.autoCreate = true
+		return nil
+	}
+}
+
+// KfakeOpts passes options straight to the underlying kfake cluster, for
+// what fake does not model itself (SASL, TLS, ACLs, broker configs, ...).
+// Options that fake owns (NumBrokers, Ports, ListenFn, SeedTopics) are
+// overridden by fake.
+func KfakeOpts(opts ...kfake.Opt) Option {
+	return func(c *config) error {
+		c.kfakeOpts = append(c.kfakeOpts, opts...)
+		return nil
+	}
+}

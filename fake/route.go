@@ -1,0 +1,292 @@
+package fake
+
+import (
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// route handles one client request on its way to kfake. It returns false
+// when the connection is done.
+func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
+	if !c.net.beforeRoute(cn, h) {
+		return false
+	}
+	switch kmsg.Key(h.key) {
+	case kmsg.Produce:
+		return c.routeProduce(cn, h, frame, body)
+	case kmsg.Metadata:
+		return c.forwardThen(cn, h, frame, c.rewriteMetadata(h))
+	case kmsg.Fetch:
+		return c.forwardThen(cn, h, frame, c.observeFetch(cn, h))
+	case kmsg.OffsetCommit, kmsg.TxnOffsetCommit:
+		return c.forwardThen(cn, h, frame, c.observeCommit(cn, h, body))
+	case kmsg.EndTxn:
+		return c.forwardThen(cn, h, frame, c.observeEndTxn(cn, h, body))
+	case kmsg.CreateTopics, kmsg.DeleteTopics, kmsg.CreatePartitions:
+		return c.toController(cn, h, body)
+	case kmsg.FindCoordinator:
+		c.noteCoordinatorKeys(h, body)
+	case kmsg.AlterConfigs, kmsg.IncrementalAlterConfigs:
+		return c.forwardThen(cn, h, frame, func(f []byte) []byte {
+			c.refreshConfigs()
+			return f
+		})
+	}
+	return c.forwardPlain(cn, h, frame)
+}
+
+// toController answers a topic admin request on any broker by passing it
+// to kfake's controller, as KRaft brokers forward to the controller; so
+// killing the controller's broker does not stop topic creation.
+func (c *Cluster) toController(cn *conn, h reqHeader, body []byte) bool {
+	req, err := decodeRequest(h, body)
+	if err != nil {
+		return false
+	}
+	s := newSlot(h)
+	if !cn.respond(s) {
+		return false
+	}
+	resp, err := c.request(c.controller, req)
+	if err != nil {
+		return false
+	}
+	_ = c.syncTopics()
+	s.fill(encodeResponse(h.corr, resp))
+	return true
+}
+
+// noteCoordinatorKeys remembers group and transactional ids so that a
+// broker crash can move their coordinators to live brokers.
+func (c *Cluster) noteCoordinatorKeys(h reqHeader, body []byte) {
+	req, err := decodeRequest(h, body)
+	if err != nil {
+		return
+	}
+	r := req.(*kmsg.FindCoordinatorRequest)
+	keys := append([]string{r.CoordinatorKey}, r.CoordinatorKeys...)
+	c.mu.Lock()
+	added, anyDown := false, false
+	for _, k := range keys {
+		if k != "" && !c.coordKeys[k] {
+			c.coordKeys[k] = true
+			added = true
+		}
+	}
+	for _, b := range c.brokers {
+		anyDown = anyDown || !b.up
+	}
+	c.mu.Unlock()
+	if added && anyDown {
+		_ = c.moveCoordinatorsOff()
+	}
+}
+
+// forwardThen forwards a request to kfake and passes kfake's answer
+// through fn before the client sees it.
+func (c *Cluster) forwardThen(cn *conn, h reqHeader, frame []byte, fn func([]byte) []byte) bool {
+	s := newSlot(h)
+	s.onResp = fn
+	return cn.respond(s) && cn.forward(frame, s)
+}
+
+// rewriteMetadata makes Metadata show the model: leader, epoch, replicas,
+// ISR and offline replicas, and a live controller.
+func (c *Cluster) rewriteMetadata(h reqHeader) func([]byte) []byte {
+	return func(frame []byte) []byte {
+		resp := kmsg.NewPtrMetadataResponse()
+		resp.Version = h.version
+		if err := decodeResponse(frame, resp); err != nil {
+			return frame
+		}
+		c.mu.Lock()
+		unknown := false
+		for _, t := range resp.Topics {
+			if t.Topic != nil && t.ErrorCode == 0 {
+				if mt := c.topics[*t.Topic]; mt == nil || len(mt.parts) < len(t.Partitions) {
+					unknown = true
+				}
+			}
+		}
+		c.mu.Unlock()
+		if unknown {
+			_ = c.syncTopics()
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if b := c.brokers[resp.ControllerID]; b == nil || !b.up {
+			resp.ControllerID = c.anyLiveBrokerLocked()
+		}
+		resp.Brokers = slices.DeleteFunc(resp.Brokers, func(b kmsg.MetadataResponseBroker) bool {
+			return c.brokers[b.NodeID] != nil && !c.brokers[b.NodeID].up
+		})
+		for i := range resp.Topics {
+			t := &resp.Topics[i]
+			if t.Topic == nil {
+				continue
+			}
+			mt := c.topics[*t.Topic]
+			if mt == nil {
+				continue
+			}
+			for j := range t.Partitions {
+				sp := &t.Partitions[j]
+				if sp.ErrorCode != 0 || int(sp.Partition) >= len(mt.parts) {
+					continue
+				}
+				p := mt.parts[sp.Partition]
+				sp.Leader = p.leader
+				sp.LeaderEpoch = p.epoch
+				sp.Replicas = cloneIDs(p.replicas)
+				sp.ISR = cloneIDs(p.isr)
+				sp.OfflineReplicas = nil
+				for _, r := range p.replicas {
+					if b := c.brokers[r]; b == nil || !b.up {
+						sp.OfflineReplicas = append(sp.OfflineReplicas, r)
+					}
+				}
+				if p.leader < 0 {
+					sp.ErrorCode = kerr.LeaderNotAvailable.Code
+				}
+			}
+		}
+		return encodeResponse(h.corr, resp)
+	}
+}
+
+// observeFetch journals the record ranges each connection was served.
+func (c *Cluster) observeFetch(cn *conn, h reqHeader) func([]byte) []byte {
+	return func(frame []byte) []byte {
+		resp := kmsg.NewPtrFetchResponse()
+		resp.Version = h.version
+		if err := decodeResponse(frame, resp); err != nil {
+			return frame
+		}
+		for _, t := range resp.Topics {
+			name := t.Topic
+			if h.version >= 13 {
+				c.mu.Lock()
+				name = c.topicIDs[t.TopicID]
+				c.mu.Unlock()
+			}
+			for _, p := range t.Partitions {
+				first, last, ok := batchRange(p.RecordBatches)
+				if !ok || p.ErrorCode != 0 {
+					continue
+				}
+				c.journal.add(Event{Kind: EventFetch, Broker: cn.l.node, Topic: name, Partition: p.Partition, Offset: first, LastOffset: last, Client: h.clientID, Conn: cn.remote})
+			}
+		}
+		return frame
+	}
+}
+
+// batchRange is the first and last offset of the record batches in b.
+func batchRange(b []byte) (first, last int64, ok bool) {
+	for len(b) >= 61 {
+		base := int64(be64(b[0:8]))
+		length := int(be32(b[8:12]))
+		lastDelta := int64(int32(be32(b[23:27])))
+		if !ok {
+			first, ok = base, true
+		}
+		last = base + lastDelta
+		if 12+length > len(b) || length <= 0 {
+			break
+		}
+		b = b[12+length:]
+	}
+	return first, last, ok
+}
+
+func be64(b []byte) uint64 {
+	return uint64(be32(b[0:4]))<<32 | uint64(be32(b[4:8]))
+}
+
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// observeCommit journals committed offsets that the coordinator accepted.
+func (c *Cluster) observeCommit(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
+	kreq, err := decodeRequest(h, body)
+	return func(frame []byte) []byte {
+		if err != nil {
+			return frame
+		}
+		type key struct {
+			t string
+			p int32
+		}
+		offsets := map[key]int64{}
+		var group string
+		var txn bool
+		var resp kmsg.Response
+		switch r := kreq.(type) {
+		case *kmsg.OffsetCommitRequest:
+			group = r.Group
+			for _, t := range r.Topics {
+				for _, p := range t.Partitions {
+					offsets[key{t.Topic, p.Partition}] = p.Offset
+				}
+			}
+			resp = r.ResponseKind()
+		case *kmsg.TxnOffsetCommitRequest:
+			group, txn = r.Group, true
+			for _, t := range r.Topics {
+				for _, p := range t.Partitions {
+					offsets[key{t.Topic, p.Partition}] = p.Offset
+				}
+			}
+			resp = r.ResponseKind()
+		default:
+			return frame
+		}
+		resp.SetVersion(h.version)
+		if decodeResponse(frame, resp) != nil {
+			return frame
+		}
+		report := func(topic string, part int32, code int16) {
+			e := Event{Kind: EventOffsetCommit, Broker: cn.l.node, Group: group, Topic: topic, Partition: part, Offset: offsets[key{topic, part}], Client: h.clientID, Conn: cn.remote, Transactional: txn}
+			if code != 0 {
+				e.Error = errMessage(code)
+			}
+			c.journal.add(e)
+		}
+		switch r := resp.(type) {
+		case *kmsg.OffsetCommitResponse:
+			for _, t := range r.Topics {
+				for _, p := range t.Partitions {
+					report(t.Topic, p.Partition, p.ErrorCode)
+				}
+			}
+		case *kmsg.TxnOffsetCommitResponse:
+			for _, t := range r.Topics {
+				for _, p := range t.Partitions {
+					report(t.Topic, p.Partition, p.ErrorCode)
+				}
+			}
+		}
+		return frame
+	}
+}
+
+// observeEndTxn journals transaction commits and aborts.
+func (c *Cluster) observeEndTxn(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
+	kreq, err := decodeRequest(h, body)
+	return func(frame []byte) []byte {
+		req, ok := kreq.(*kmsg.EndTxnRequest)
+		if err != nil || !ok {
+			return frame
+		}
+		resp := kmsg.NewPtrEndTxnResponse()
+		resp.Version = h.version
+		if decodeResponse(frame, resp) != nil {
+			return frame
+		}
+		c.journal.add(Event{Kind: EventTxnEnd, Broker: cn.l.node, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Committed: req.Commit, Client: h.clientID, Detail: "transactional.id=" + req.TransactionalID, Error: errMessage(resp.ErrorCode)})
+		return frame
+	}
+}

@@ -1,0 +1,12 @@
+// Package harness runs a kafkaemu cluster inside a Go test.
+//
+//	c := harness.Start(t, fake.Topic("orders", 3, 3))
+//	cl := c.Client(t, kgo.DefaultProduceTopic("orders"))
+//	...
+//	c.FailLeader("orders", 0)
+//
+// Start closes the cluster when the test ends and, if the test failed,
+// logs the cluster's seed and the tail of its journal. Each call has its
+// own ports, so tests can run in parallel. Client hands out franz-go
+// clients with settings that make tests fast; the caller's options win.
+package harness

@@ -1,0 +1,71 @@
+package harness
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Cluster is a fake.Cluster bound to one test: every fault verb of
+// fake.Cluster is available on it directly.
+type Cluster struct {
+	*fake.Cluster
+	tb testing.TB
+}
+
+// Start starts a cluster for tb and closes it when the test ends. On
+// failure the test log gets the cluster's seed and the tail of its journal.
+// Every call gets its own cluster and ports, so tests may run in parallel.
+func Start(tb testing.TB, opts ...fake.Option) *Cluster {
+	tb.Helper()
+	fc, err := fake.New(opts...)
+	if err != nil {
+		tb.Fatalf("kafkaemu: starting the cluster: %v", err)
+	}
+	c := &Cluster{Cluster: fc, tb: tb}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("kafkaemu: cluster seed %d (replay with fake.Seed(%d)); last journal events:\n%s", fc.Seed(), fc.Seed(), fc.JournalTail(40))
+		}
+		if err := fc.Close(); err != nil {
+			tb.Errorf("kafkaemu: closing the cluster: %v", err)
+		}
+	})
+	return c
+}
+
+// ClientDefaults are the kgo options Client applies before the caller's:
+// short waits and retries so tests run in milliseconds.
+func (c *Cluster) ClientDefaults() []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SeedBrokers(c.Addrs()...),
+		kgo.FetchMaxWait(50 * time.Millisecond),
+		kgo.MetadataMinAge(10 * time.Millisecond),
+		kgo.MetadataMaxAge(time.Second),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 10 * time.Millisecond }),
+		kgo.HeartbeatInterval(100 * time.Millisecond),
+		kgo.SessionTimeout(3 * time.Second),
+		kgo.RebalanceTimeout(3 * time.Second),
+		kgo.ProduceRequestTimeout(5 * time.Second),
+	}
+}
+
+// Client returns a franz-go client pointed at the cluster, closed when the
+// test ends. opts come after the fast test defaults and override them.
+func (c *Cluster) Client(tb testing.TB, opts ...kgo.Opt) *kgo.Client {
+	tb.Helper()
+	cl, err := kgo.NewClient(append(c.ClientDefaults(), opts...)...)
+	if err != nil {
+		tb.Fatalf("kafkaemu: creating a kgo client: %v", err)
+	}
+	tb.Cleanup(cl.Close)
+	return cl
+}
+
+// String names the cluster for logs.
+func (c *Cluster) String() string {
+	return fmt.Sprintf("kafkaemu cluster %v (seed %d)", c.Addrs(), c.Seed())
+}
