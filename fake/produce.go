@@ -143,7 +143,9 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 		return c.forwardPlain(cn, h, frame)
 	}
 	req := kreq.(*kmsg.ProduceRequest)
-	pr := &produceReq{c: c, h: h, req: req}
+	// pending starts with a token for the routing itself, so that parts
+	// answered while we route do not finish the request early.
+	pr := &produceReq{c: c, h: h, req: req, pending: 1}
 	if req.Acks != 0 {
 		pr.slot = newSlot(h)
 	}
@@ -210,8 +212,8 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 		pr.pending++
 	}
 	allDirect := toKfake && len(pr.local) == 0
-	if pr.pending == 0 {
-		pr.finishLocked()
+	if !allDirect {
+		pr.partDoneLocked() // the routing token
 	}
 	c.mu.Unlock()
 
