@@ -194,7 +194,7 @@ func (c *Cluster) listen(_, addr string) (net.Listener, error) {
 		b = &brokerState{id: id}
 		c.brokers[id] = b
 	}
-	b.addr, b.up, b.ln, b.internal = l.addr, true, l, nil
+	b.addr, b.up, b.ln, b.internal = l.Addr().String(), true, l, nil
 	c.mu.Unlock()
 	return l, nil
 }

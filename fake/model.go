@@ -37,8 +37,41 @@ type partitionState struct {
 	inflight int  // produce requests forwarded to kfake and not answered yet
 	entering bool // someone is switching this partition to tail mode
 	flushMu  sync.Mutex
+	// epochs is the leader epoch history: each epoch and the offset its
+	// leader started at, answering OffsetForLeaderEpoch as Kafka does.
+	epochs []epochStart
 	lagTimer *time.Timer
 	offline  *kfake.FaultHandle
+}
+
+type epochStart struct {
+	epoch int32
+	start int64
+}
+
+func (p *partitionState) noteEpochLocked(epoch int32, start int64) {
+	if n := len(p.epochs); n > 0 && p.epochs[n-1].epoch >= epoch {
+		return
+	}
+	p.epochs = append(p.epochs, epochStart{epoch, start})
+}
+
+// endOffsetFor is Kafka's answer to OffsetForLeaderEpoch: the end of
+// epoch e, i.e. where the next epoch started, or the log end for the
+// current epoch.
+func (p *partitionState) endOffsetFor(e int32, logEnd int64) (int32, int64) {
+	if e == p.epoch {
+		return e, logEnd
+	}
+	for i, es := range p.epochs {
+		if es.epoch > e {
+			if i == 0 {
+				return -1, -1
+			}
+			return p.epochs[i-1].epoch, es.start
+		}
+	}
+	return -1, -1
 }
 
 func (p *partitionState) name() string { return fmt.Sprintf("%s[%d]", p.topic.name, p.id) }
@@ -252,7 +285,9 @@ func (c *Cluster) refreshEpochs(topic string) {
 	}
 	for _, pi := range infos {
 		if int(pi.Partition) < len(t.parts) {
-			t.parts[pi.Partition].epoch = pi.Epoch
+			p := t.parts[pi.Partition]
+			p.epoch = pi.Epoch
+			p.noteEpochLocked(pi.Epoch, pi.HighWatermark)
 		}
 	}
 }
@@ -277,6 +312,7 @@ func (c *Cluster) applyLeader(p *partitionState) error {
 		if leader < 0 {
 			p.epoch++ // offline: no broker leads, but clients must refresh
 		}
+		p.noteEpochLocked(p.epoch, pi.HighWatermark)
 		c.mu.Unlock()
 	}
 	return nil

@@ -267,6 +267,9 @@ func TestKillAndRestartBroker(t *testing.T) {
 				t.Fatalf("consumed %d of %d: %v", total, n, ctx.Err())
 			}
 			fs.EachRecord(func(r *kgo.Record) { consumed[string(r.Value)]++; total++ })
+			if err := g.CommitUncommittedOffsets(ctx); err != nil {
+				t.Logf("commit: %v", err)
+			}
 		}
 	}
 	produce("before-", 30)

@@ -28,6 +28,8 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		return c.toController(cn, h, body)
 	case kmsg.FindCoordinator:
 		c.noteCoordinatorKeys(h, body)
+	case kmsg.OffsetForLeaderEpoch:
+		return c.forwardThen(cn, h, frame, c.rewriteEpochEnds(h, body))
 	case kmsg.AlterConfigs, kmsg.IncrementalAlterConfigs:
 		return c.forwardThen(cn, h, frame, func(f []byte) []byte {
 			c.refreshConfigs()
@@ -156,6 +158,71 @@ func (c *Cluster) rewriteMetadata(h reqHeader) func([]byte) []byte {
 	}
 }
 
+// topicName resolves a topic given by name or, in newer requests, by id.
+func (c *Cluster) topicName(name string, id [16]byte) string {
+	if name != "" || id == ([16]byte{}) {
+		return name
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.topicIDs[id]
+}
+
+// rewriteEpochEnds answers OffsetForLeaderEpoch from the model's epoch
+// history: kfake knows only epochs that have batches, while a Kafka leader
+// records its epoch when elected, so a consumer validating its position
+// after a failover would otherwise see "unknown epoch" and reset.
+func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte {
+	return func(frame []byte) []byte {
+		kreq, err := decodeRequest(h, body)
+		if err != nil {
+			return frame
+		}
+		req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
+		resp := kmsg.NewPtrOffsetForLeaderEpochResponse()
+		resp.Version = h.version
+		if decodeResponse(frame, resp) != nil {
+			return frame
+		}
+		asked := map[string]map[int32]int32{}
+		for _, t := range req.Topics {
+			asked[t.Topic] = map[int32]int32{}
+			for _, p := range t.Partitions {
+				asked[t.Topic][p.Partition] = p.LeaderEpoch
+			}
+		}
+		c.mu.Lock()
+		type fix struct {
+			sp    *kmsg.OffsetForLeaderEpochResponseTopicPartition
+			p     *partitionState
+			epoch int32
+		}
+		var fixes []fix
+		for i := range resp.Topics {
+			t := &resp.Topics[i]
+			for j := range t.Partitions {
+				sp := &t.Partitions[j]
+				e, ok := asked[t.Topic][sp.Partition]
+				p := c.lookupLocked(t.Topic, sp.Partition)
+				if sp.ErrorCode == 0 && ok && p != nil {
+					fixes = append(fixes, fix{sp, p, e})
+				}
+			}
+		}
+		c.mu.Unlock()
+		for _, f := range fixes {
+			var hw int64
+			if pi := c.kf.PartitionInfo(f.p.topic.name, f.p.id); pi != nil {
+				hw = pi.HighWatermark
+			}
+			c.mu.Lock()
+			f.sp.LeaderEpoch, f.sp.EndOffset = f.p.endOffsetFor(f.epoch, hw)
+			c.mu.Unlock()
+		}
+		return encodeResponse(h.corr, resp)
+	}
+}
+
 // observeFetch journals the record ranges each connection was served.
 func (c *Cluster) observeFetch(cn *conn, h reqHeader) func([]byte) []byte {
 	return func(frame []byte) []byte {
@@ -229,7 +296,7 @@ func (c *Cluster) observeCommit(cn *conn, h reqHeader, body []byte) func([]byte)
 			group = r.Group
 			for _, t := range r.Topics {
 				for _, p := range t.Partitions {
-					offsets[key{t.Topic, p.Partition}] = p.Offset
+					offsets[key{c.topicName(t.Topic, t.TopicID), p.Partition}] = p.Offset
 				}
 			}
 			resp = r.ResponseKind()
@@ -259,7 +326,7 @@ func (c *Cluster) observeCommit(cn *conn, h reqHeader, body []byte) func([]byte)
 		case *kmsg.OffsetCommitResponse:
 			for _, t := range r.Topics {
 				for _, p := range t.Partitions {
-					report(t.Topic, p.Partition, p.ErrorCode)
+					report(c.topicName(t.Topic, t.TopicID), p.Partition, p.ErrorCode)
 				}
 			}
 		case *kmsg.TxnOffsetCommitResponse:

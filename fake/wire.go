@@ -64,7 +64,9 @@ func (l *listener) up(addr string) error {
 	}
 	l.mu.Lock()
 	l.tcp = tcp
-	l.addr = tcp.Addr().String()
+	if l.addr == "" {
+		l.addr = tcp.Addr().String()
+	}
 	l.mu.Unlock()
 	l.wg.Add(1)
 	go l.acceptLoop(tcp)
@@ -177,6 +179,8 @@ func (l *listener) Close() error {
 }
 
 func (l *listener) Addr() net.Addr {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	a, _ := net.ResolveTCPAddr("tcp", l.addr)
 	return a
 }
