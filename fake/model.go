@@ -39,7 +39,7 @@ type partitionState struct {
 	flushMu  sync.Mutex
 	// epochs is the leader epoch history: each epoch and the offset its
 	// leader started at, answering OffsetForLeaderEpoch as Kafka does.
-	epochs []epochStart
+	epochs   []epochStart
 	lagTimer *time.Timer
 	offline  *kfake.FaultHandle
 }
