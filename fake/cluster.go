@@ -121,6 +121,7 @@ func New(opts ...Option) (*Cluster, error) {
 		coordKeys: make(map[string]bool),
 	}
 	c.cond = sync.NewCond(&c.mu)
+	c.controller = -1
 	c.net.init(c)
 
 	// Fast group defaults first, so that the caller's kfake options win.
@@ -142,14 +143,6 @@ func New(opts ...Option) (*Cluster, error) {
 		return nil, fmt.Errorf("fake.New: starting kfake: %w", err)
 	}
 	c.kf = kf
-	mdReq := kmsg.NewPtrMetadataRequest()
-	mdReq.Version = 12
-	md, err := c.request(0, mdReq)
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("fake.New: asking kfake for its controller: %w", err)
-	}
-	c.controller = md.(*kmsg.MetadataResponse).ControllerID
 	for _, b := range c.brokers {
 		c.journal.add(Event{Kind: EventBrokerUp, Broker: b.id, Detail: b.addr})
 	}
@@ -393,6 +386,27 @@ func (c *Cluster) request(broker int32, req kmsg.Request) (kmsg.Response, error)
 	return cn.roundTrip(req)
 }
 
+// requestController sends req to kfake's controller, asking kfake which
+// broker that is the first time.
+func (c *Cluster) requestController(req kmsg.Request) (kmsg.Response, error) {
+	c.mu.Lock()
+	ctl := c.controller
+	c.mu.Unlock()
+	if ctl < 0 {
+		md := kmsg.NewPtrMetadataRequest()
+		md.Version = 12
+		resp, err := c.request(-1, md)
+		if err != nil {
+			return nil, fmt.Errorf("asking kfake for its controller: %w", err)
+		}
+		ctl = resp.(*kmsg.MetadataResponse).ControllerID
+		c.mu.Lock()
+		c.controller = ctl
+		c.mu.Unlock()
+	}
+	return c.request(ctl, req)
+}
+
 func (c *Cluster) createTopic(t topicSpec) error {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.Version = 5
@@ -407,7 +421,7 @@ func (c *Cluster) createTopic(t topicSpec) error {
 	}
 	req.Topics = append(req.Topics, rt)
 	req.TimeoutMillis = 5000
-	resp, err := c.request(c.controller, req)
+	resp, err := c.requestController(req)
 	if err != nil {
 		return err
 	}

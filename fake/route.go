@@ -51,7 +51,7 @@ func (c *Cluster) toController(cn *conn, h reqHeader, body []byte) bool {
 	if !cn.respond(s) {
 		return false
 	}
-	resp, err := c.request(c.controller, req)
+	resp, err := c.requestController(req)
 	if err != nil {
 		return false
 	}

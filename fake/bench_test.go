@@ -1,0 +1,121 @@
+package fake_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The benchmarks interleave kafkaemu and raw kfake in every iteration and
+// report both and their ratio, because this machine is shared and noisy:
+// only a comparison within one run means anything.
+
+func report(b *testing.B, emu, raw []time.Duration, unit string) {
+	med := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[len(s)/2]
+	}
+	me, mr := med(emu), med(raw)
+	b.ReportMetric(float64(me.Microseconds())/1000, "kafkaemu-ms/"+unit)
+	b.ReportMetric(float64(mr.Microseconds())/1000, "kfake-ms/"+unit)
+	b.ReportMetric(float64(me)/float64(mr), "ratio")
+}
+
+// BenchmarkStartClose: a 3-broker cluster started and closed, kafkaemu
+// (fake.New, which harness.Start calls) next to kfake.NewCluster.
+func BenchmarkStartClose(b *testing.B) {
+	var emu, raw []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		kc, err := kfake.NewCluster(kfake.NumBrokers(3))
+		if err != nil {
+			b.Fatal(err)
+		}
+		kc.Close()
+		t1 := time.Now()
+		c, err := fake.New(fake.Brokers(3))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+		t2 := time.Now()
+		raw = append(raw, t1.Sub(t0))
+		emu = append(emu, t2.Sub(t1))
+	}
+	report(b, emu, raw, "start+close")
+}
+
+// BenchmarkProduceConsume: 200k records of 1 KiB produced with acks=all
+// and consumed back, through kafkaemu's wire layer (no fault active) and
+// straight to kfake.
+func BenchmarkProduceConsume(b *testing.B) {
+	const records = 200_000
+	value := make([]byte, 1024)
+	rand.NewChaCha8([32]byte{1}).Read(value)
+	run := func(addrs []string) time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		p, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic("bench"), kgo.MaxBufferedRecords(50_000),
+			kgo.ProducerBatchCompression(kgo.NoCompression())) // every byte crosses the wire
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cl.Close()
+		start := time.Now()
+		for i := 0; i < records; i++ {
+			p.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		if err := p.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for n := 0; n < records; {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				b.Fatal(ctx.Err())
+			}
+			n += fs.NumRecords()
+		}
+		return time.Since(start)
+	}
+	var emu, raw []time.Duration
+	for b.Loop() {
+		kc, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, "bench"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, run(kc.ListenAddrs()))
+		kc.Close()
+		c, err := fake.New(fake.Topic("bench", 3, 3))
+		if err != nil {
+			b.Fatal(err)
+		}
+		emu = append(emu, run(c.Addrs()))
+		c.Close()
+	}
+	report(b, emu, raw, "200k")
+	// Throughput ratio: kafkaemu records/s over kfake records/s.
+	b.ReportMetric(float64(records)/median(emu).Seconds(), "kafkaemu-rec/s")
+	b.ReportMetric(float64(records)/median(raw).Seconds(), "kfake-rec/s")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
