@@ -143,8 +143,8 @@ func New(opts ...Option) (*Cluster, error) {
 		return nil, fmt.Errorf("fake.New: starting kfake: %w", err)
 	}
 	c.kf = kf
-	for _, b := range c.brokers {
-		c.journal.add(Event{Kind: EventBrokerUp, Broker: b.id, Detail: b.addr})
+	for _, b := range c.Brokers() {
+		c.journal.add(Event{Kind: EventBrokerUp, Broker: b.ID, Detail: b.Addr})
 	}
 	for _, t := range cfg.topics {
 		if err := c.createTopic(t); err != nil {

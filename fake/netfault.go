@@ -58,9 +58,9 @@ func DropResponses(probability float64) NetFault {
 // before the broker sees it.
 func CloseConnections() NetFault { return NetFault{kind: kindClose} }
 
-// Blackhole accepts matching requests and never answers them, nor anything
-// after them on the same connection, until the fault is removed and the
-// client gives up on the connection.
+// Blackhole accepts matching requests and holds them: the broker does not
+// see them and the client gets no answer, nor to anything after them on
+// the same connection. Removing the fault releases them.
 func Blackhole() NetFault { return NetFault{kind: kindBlackhole} }
 
 // Partition isolates brokers: clients cannot reach them (their requests are
@@ -105,6 +105,7 @@ type FaultHandle struct {
 	t       target
 	hits    int
 	removed bool
+	done    chan struct{} // closed on removal: releases held requests
 	cond    *sync.Cond
 }
 
@@ -126,7 +127,7 @@ func (c *Cluster) AddFault(f NetFault, targets ...Target) (*FaultHandle, error) 
 	if err := f.validate(c); err != nil {
 		return nil, err
 	}
-	h := &FaultHandle{c: c, f: f}
+	h := &FaultHandle{c: c, f: f, done: make(chan struct{})}
 	for _, o := range targets {
 		o(&h.t)
 	}
@@ -223,9 +224,9 @@ func (h *FaultHandle) String() string {
 	return b.String()
 }
 
-// Remove uninstalls the fault. Requests it is holding (Blackhole) stay
-// unanswered; the client's timeout closes that connection. Removing twice
-// is an error.
+// Remove uninstalls the fault and releases the requests it holds
+// (Blackhole, Partition): they reach the broker now, unless the client
+// gave up on the connection meanwhile. Removing twice is an error.
 func (h *FaultHandle) Remove() error {
 	n := &h.c.net
 	n.mu.Lock()
@@ -249,6 +250,7 @@ func (h *FaultHandle) Remove() error {
 
 func (n *netLayer) removeLocked(h *FaultHandle) {
 	h.removed = true
+	close(h.done)
 	n.faults = slices.DeleteFunc(n.faults, func(x *FaultHandle) bool { return x == h })
 	h.cond.Broadcast()
 }
@@ -303,7 +305,6 @@ func (t *target) matches(cn *conn, h reqHeader) bool {
 type netAction struct {
 	delay time.Duration
 	drop  bool
-	hole  bool
 }
 
 // beforeRoute applies the request-side faults. It returns false to close
@@ -315,7 +316,7 @@ func (n *netLayer) beforeRoute(cn *conn, h reqHeader) bool {
 		n.mu.Unlock()
 		return true
 	}
-	var hits []*FaultHandle
+	var hits, holes []*FaultHandle
 	closeConn := false
 	for _, f := range slices.Clone(n.faults) {
 		if !f.t.matches(cn, h) {
@@ -338,10 +339,10 @@ func (n *netLayer) beforeRoute(cn *conn, h reqHeader) bool {
 		case kindClose:
 			closeConn = true
 		case kindBlackhole:
-			cn.act.hole = true
+			holes = append(holes, f)
 		case kindPartition:
 			if slices.Contains(f.f.brokers, cn.l.node) {
-				cn.act.hole = true
+				holes = append(holes, f)
 			} else {
 				hit = false
 			}
@@ -359,16 +360,23 @@ func (n *netLayer) beforeRoute(cn *conn, h reqHeader) bool {
 	for _, f := range hits {
 		n.c.journal.add(Event{Kind: EventFaultHit, Broker: cn.l.node, Client: h.clientID, Conn: cn.remote, Detail: fmt.Sprintf("%s on %s", f, kmsg.NameForKey(h.key))})
 	}
-	return !closeConn
+	if closeConn {
+		return false
+	}
+	// A held request holds the connection: nothing after it is read.
+	for _, f := range holes {
+		select {
+		case <-f.done:
+		case <-cn.closed:
+			return false
+		}
+	}
+	return true
 }
 
 // beforeWrite applies the response-side faults to slot s. It returns the
 // frame to write (nil: nothing) and false to close the connection.
 func (n *netLayer) beforeWrite(cn *conn, s *slot) ([]byte, bool) {
-	if s.act.hole {
-		<-cn.closed // never answer, nor anything after
-		return nil, false
-	}
 	if s.act.delay > 0 {
 		t := time.NewTimer(s.act.delay)
 		select {

@@ -237,16 +237,24 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 		frame = encodeRequest(h, &sub)
 	}
 	ks := newSlot(h)
+	release := func() {
+		for _, p := range pr.direct {
+			p.inflight--
+		}
+		c.cond.Broadcast()
+	}
+	ks.onAbandon = func() {
+		c.mu.Lock()
+		release()
+		c.mu.Unlock()
+	}
 	ks.onResp = func(f []byte) []byte {
 		resp := kmsg.NewPtrProduceResponse()
 		resp.Version = h.version
 		decErr := decodeResponse(f, resp)
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		for _, p := range pr.direct {
-			p.inflight--
-		}
-		c.cond.Broadcast()
+		release()
 		if decErr == nil {
 			c.journalAppendsLocked(node, h, req, resp)
 			pr.kresp = resp

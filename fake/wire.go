@@ -210,6 +210,9 @@ type slot struct {
 	// onResp, if set, turns kfake's response frame into the frame the
 	// client gets (rewrite, journal, merge with our own answers).
 	onResp func(frame []byte) []byte
+	// onAbandon, if set, runs instead of onResp when the connection
+	// closes before kfake answers, to release what the request holds.
+	onAbandon func()
 }
 
 func newSlot(h reqHeader) *slot { return &slot{hdr: h, ready: make(chan struct{})} }
@@ -304,6 +307,17 @@ func (cn *conn) Close() error {
 		cn.l.mu.Lock()
 		delete(cn.l.conns, cn)
 		cn.l.mu.Unlock()
+		for {
+			select {
+			case s := <-cn.fwd:
+				if s.onAbandon != nil {
+					s.onAbandon()
+				}
+				continue
+			default:
+			}
+			break
+		}
 	})
 	return nil
 }
@@ -361,6 +375,9 @@ func (cn *conn) forward(frame []byte, s *slot) bool {
 		select {
 		case cn.fwd <- s:
 		case <-cn.closed:
+			if s.onAbandon != nil {
+				s.onAbandon()
+			}
 			return false
 		}
 	}
