@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -118,4 +119,47 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// BenchmarkFailover: time from FailLeader to the producer's next
+// acknowledged acks=all write, with harness client settings; next to raw
+// kfake's MoveTopicPartition (a leader move without replication) with the
+// same client.
+func BenchmarkFailover(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	c := harness.Start(b, fake.Topic("f", 1, 3, map[string]string{"min.insync.replicas": "2"}))
+	kc, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(1, "f"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kc.Close()
+	emuP := c.Client(b, kgo.DefaultProduceTopic("f"))
+	rawP := c.Client(b, kgo.SeedBrokers(kc.ListenAddrs()...), kgo.DefaultProduceTopic("f"))
+	for _, p := range []*kgo.Client{emuP, rawP} {
+		if err := p.ProduceSync(ctx, kgo.StringRecord("warm-up")).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var emu, raw []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := c.FailLeader("f", 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := emuP.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		next := (kc.LeaderFor("f", 0) + 1) % 3
+		if err := kc.MoveTopicPartition("f", 0, next); err != nil {
+			b.Fatal(err)
+		}
+		if err := rawP.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+		emu = append(emu, t1.Sub(t0))
+		raw = append(raw, time.Since(t1))
+	}
+	report(b, emu, raw, "failover")
 }

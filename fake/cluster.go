@@ -31,9 +31,10 @@ type Cluster struct {
 	brokers    map[int32]*brokerState
 	topics     map[string]*topicState
 	topicIDs   map[[16]byte]string
-	listening  int32           // the broker id the next ListenFn call is for
-	controller int32           // kfake's controller, which alone creates and deletes topics
-	coordKeys  map[string]bool // group and transactional ids clients looked up
+	txnParts   map[int64]map[*partitionState]bool // producer id -> partitions its open transaction wrote
+	listening  int32                              // the broker id the next ListenFn call is for
+	controller int32                              // kfake's controller, which alone creates and deletes topics
+	coordKeys  map[string]bool                    // group and transactional ids clients looked up
 	closed     bool
 
 	topoMu sync.Mutex // one broker crash or restart at a time
@@ -119,6 +120,7 @@ func New(opts ...Option) (*Cluster, error) {
 		topics:    make(map[string]*topicState),
 		topicIDs:  make(map[[16]byte]string),
 		coordKeys: make(map[string]bool),
+		txnParts:  make(map[int64]map[*partitionState]bool),
 	}
 	c.cond = sync.NewCond(&c.mu)
 	c.controller = -1

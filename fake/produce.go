@@ -181,6 +181,9 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 				return r
 			}
 			hdr := parseBatchHeader(rp.Records)
+			if hdr.transactional {
+				c.noteTxnPartitionLocked(hdr.producerID, p)
+			}
 			switch {
 			case p.leader != node:
 				local(kerr.NotLeaderForPartition.Code)
@@ -423,6 +426,33 @@ func (c *Cluster) dropTailLocked(p *partitionState, code *kerr.Error, why string
 	p.leo = 0
 	p.stopLagTimer()
 	c.cond.Broadcast()
+}
+
+// noteTxnPartitionLocked remembers that producer pid's open transaction
+// wrote to p, so its EndTxn can wait for p's tail (see waitTxnTails).
+func (c *Cluster) noteTxnPartitionLocked(pid int64, p *partitionState) {
+	ps := c.txnParts[pid]
+	if ps == nil {
+		ps = map[*partitionState]bool{}
+		c.txnParts[pid] = ps
+	}
+	ps[p] = true
+}
+
+// waitTxnTails holds an EndTxn until the partitions its transaction wrote
+// to have no un-replicated tail, so that kfake appends the commit or abort
+// marker after the data, keeping Kafka's log order. The tails drain when
+// replication resumes, when the lagging followers leave the ISR
+// (ReplicaLagMax), or when a failover drops them.
+func (c *Cluster) waitTxnTails(pid int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p := range c.txnParts[pid] {
+		for len(p.tail) > 0 && !c.closed {
+			c.cond.Wait()
+		}
+	}
+	delete(c.txnParts, pid)
 }
 
 func cloneIDs(ids []int32) []int32 { return append([]int32(nil), ids...) }

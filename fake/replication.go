@@ -111,6 +111,7 @@ func (c *Cluster) flush(p *partitionState) {
 		for _, w := range tb.waiters {
 			w.resolveLocked(code, base)
 		}
+		c.cond.Broadcast()
 		c.mu.Unlock()
 	}
 }

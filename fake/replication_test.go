@@ -408,3 +408,49 @@ func TestFaultVerbBadInput(t *testing.T) {
 	}
 	check("remove twice", h.Remove(), "was already removed")
 }
+
+func TestTxnMarkerWaitsForTail(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 1, 3), fake.ReplicaLagMax(10*time.Second))
+	ctx := ctxT(t, 15*time.Second)
+	tx := c.Client(t, kgo.DefaultProduceTopic("t"), kgo.TransactionalID("tx"))
+	plain := c.Client(t, kgo.DefaultProduceTopic("t"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	if err := tx.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.ProduceSync(ctx, kgo.StringRecord("in-txn")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PauseReplication("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	r := kgo.StringRecord("plain")
+	if err := plain.ProduceSync(ctx, r).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- tx.EndTransaction(ctx, kgo.TryCommit) }()
+	if err := c.ResumeReplication("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Client(t, kgo.ConsumeTopics("t"), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := map[string]int64{}
+	for len(got) < 2 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read_committed consumer got %v", got)
+		}
+		fs.EachRecord(func(rec *kgo.Record) { got[string(rec.Value)] = rec.Offset })
+	}
+	if got["in-txn"] != 0 || got["plain"] != r.Offset || r.Offset != 1 {
+		t.Errorf("offsets %v (plain acknowledged at %d): the commit marker must come after the tail", got, r.Offset)
+	}
+	for _, e := range c.Journal() {
+		if strings.Contains(e.Detail, "leader had assigned") {
+			t.Errorf("offsets diverged: %v", e)
+		}
+	}
+}

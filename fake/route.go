@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -23,7 +24,12 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 	case kmsg.OffsetCommit, kmsg.TxnOffsetCommit:
 		return c.forwardThen(cn, h, frame, c.observeCommit(cn, h, body))
 	case kmsg.EndTxn:
+		if req, err := decodeRequest(h, body); err == nil {
+			c.waitTxnTails(req.(*kmsg.EndTxnRequest).ProducerID)
+		}
 		return c.forwardThen(cn, h, frame, c.observeEndTxn(cn, h, body))
+	case kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.LeaveGroup, kmsg.ConsumerGroupHeartbeat:
+		return c.forwardThen(cn, h, frame, c.observeGroup(cn, h, body))
 	case kmsg.CreateTopics, kmsg.DeleteTopics, kmsg.CreatePartitions:
 		return c.toController(cn, h, body)
 	case kmsg.FindCoordinator:
@@ -338,6 +344,69 @@ func (c *Cluster) observeCommit(cn *conn, h reqHeader, body []byte) func([]byte)
 		}
 		return frame
 	}
+}
+
+// observeGroup journals group membership: generations, member epochs,
+// assignments, and errors such as REBALANCE_IN_PROGRESS.
+func (c *Cluster) observeGroup(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
+	kreq, err := decodeRequest(h, body)
+	return func(frame []byte) []byte {
+		if err != nil {
+			return frame
+		}
+		resp := kreq.ResponseKind()
+		resp.SetVersion(h.version)
+		if decodeResponse(frame, resp) != nil {
+			return frame
+		}
+		e := Event{Kind: EventGroup, Broker: cn.l.node, Client: h.clientID, Conn: cn.remote}
+		switch r := resp.(type) {
+		case *kmsg.JoinGroupResponse:
+			q := kreq.(*kmsg.JoinGroupRequest)
+			e.Group, e.Epoch, e.Error = q.Group, r.Generation, errMessage(r.ErrorCode)
+			e.Detail = fmt.Sprintf("join: member %s generation %d leader %s protocol %s", r.MemberID, r.Generation, r.LeaderID, strPtr(r.Protocol))
+		case *kmsg.SyncGroupResponse:
+			q := kreq.(*kmsg.SyncGroupRequest)
+			e.Group, e.Epoch, e.Error = q.Group, q.Generation, errMessage(r.ErrorCode)
+			e.Detail = fmt.Sprintf("sync: member %s generation %d", q.MemberID, q.Generation)
+		case *kmsg.HeartbeatResponse:
+			if r.ErrorCode == 0 {
+				return frame // healthy heartbeats would drown the journal
+			}
+			q := kreq.(*kmsg.HeartbeatRequest)
+			e.Group, e.Epoch, e.Error = q.Group, q.Generation, errMessage(r.ErrorCode)
+			e.Detail = fmt.Sprintf("heartbeat: member %s generation %d", q.MemberID, q.Generation)
+		case *kmsg.LeaveGroupResponse:
+			q := kreq.(*kmsg.LeaveGroupRequest)
+			e.Group, e.Error = q.Group, errMessage(r.ErrorCode)
+			e.Detail = "leave"
+		case *kmsg.ConsumerGroupHeartbeatResponse:
+			q := kreq.(*kmsg.ConsumerGroupHeartbeatRequest)
+			if r.ErrorCode == 0 && r.MemberEpoch == q.MemberEpoch && r.Assignment == nil {
+				return frame // nothing changed
+			}
+			e.Group, e.Epoch, e.Error = q.Group, r.MemberEpoch, errMessage(r.ErrorCode)
+			e.Detail = fmt.Sprintf("consumer heartbeat: member %s epoch %d -> %d", strPtr(r.MemberID), q.MemberEpoch, r.MemberEpoch)
+			if r.Assignment != nil {
+				n := 0
+				for _, t := range r.Assignment.Topics {
+					n += len(t.Partitions)
+				}
+				e.Detail += fmt.Sprintf(", assigned %d partitions", n)
+			}
+		default:
+			return frame
+		}
+		c.journal.add(e)
+		return frame
+	}
+}
+
+func strPtr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // observeEndTxn journals transaction commits and aborts.
