@@ -31,6 +31,7 @@ type Cluster struct {
 	brokers    map[int32]*brokerState
 	topics     map[string]*topicState
 	topicIDs   map[[16]byte]string
+	groups     map[string]*groupTrack
 	txnParts   map[int64]map[*partitionState]bool // producer id -> partitions its open transaction wrote
 	listening  int32                              // the broker id the next ListenFn call is for
 	controller int32                              // kfake's controller, which alone creates and deletes topics
@@ -121,6 +122,7 @@ func New(opts ...Option) (*Cluster, error) {
 		topicIDs:  make(map[[16]byte]string),
 		coordKeys: make(map[string]bool),
 		txnParts:  make(map[int64]map[*partitionState]bool),
+		groups:    make(map[string]*groupTrack),
 	}
 	c.cond = sync.NewCond(&c.mu)
 	c.controller = -1
@@ -318,7 +320,11 @@ func (c *Cluster) Close() error {
 			}
 		}
 		c.cond.Broadcast()
+		phantoms := c.stopPhantomsLocked()
 		c.mu.Unlock()
+		for _, p := range phantoms {
+			close(p.stop)
+		}
 		c.net.closeAll()
 		if c.kf != nil {
 			c.kf.Close()

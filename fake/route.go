@@ -350,6 +350,9 @@ func (c *Cluster) observeCommit(cn *conn, h reqHeader, body []byte) func([]byte)
 // assignments, and errors such as REBALANCE_IN_PROGRESS.
 func (c *Cluster) observeGroup(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
 	kreq, err := decodeRequest(h, body)
+	if err == nil {
+		c.noteGroupRequest(kreq)
+	}
 	return func(frame []byte) []byte {
 		if err != nil {
 			return frame
@@ -363,6 +366,7 @@ func (c *Cluster) observeGroup(cn *conn, h reqHeader, body []byte) func([]byte) 
 		switch r := resp.(type) {
 		case *kmsg.JoinGroupResponse:
 			q := kreq.(*kmsg.JoinGroupRequest)
+			c.noteJoinResponse(q.Group, r)
 			e.Group, e.Epoch, e.Error = q.Group, r.Generation, errMessage(r.ErrorCode)
 			e.Detail = fmt.Sprintf("join: member %s generation %d leader %s protocol %s", r.MemberID, r.Generation, r.LeaderID, strPtr(r.Protocol))
 		case *kmsg.SyncGroupResponse:

@@ -1,0 +1,363 @@
+package fake_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/harness"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// groupModes are the group protocols every verb is tested with.
+var groupModes = []struct {
+	name string
+	opts []kgo.Opt
+}{
+	{"classic-eager", []kgo.Opt{kgo.Balancers(kgo.RangeBalancer())}},
+	{"classic-cooperative", []kgo.Opt{kgo.Balancers(kgo.CooperativeStickyBalancer())}},
+	{"kip848", []kgo.Opt{kgo.Balancers(kgo.RangeBalancer()), kgo.ServerSideBalancer()}},
+}
+
+// member is a consumer in a group that records what it sees.
+type member struct {
+	cl *kgo.Client
+	mu sync.Mutex
+
+	revoked, assigned int
+	records           int
+}
+
+func (m *member) count() (revoked, assigned, records int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.revoked, m.assigned, m.records
+}
+
+func startMember(t *testing.T, c *harness.Cluster, group string, extra ...kgo.Opt) *member {
+	m := &member{}
+	opts := append([]kgo.Opt{
+		kgo.ConsumerGroup(group), kgo.ConsumeTopics("t"),
+		kgo.OnPartitionsRevoked(func(context.Context, *kgo.Client, map[string][]int32) { m.mu.Lock(); m.revoked++; m.mu.Unlock() }),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { m.mu.Lock(); m.assigned++; m.mu.Unlock() }),
+	}, extra...)
+	m.cl = c.Client(t, opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			fs := m.cl.PollFetches(ctx)
+			m.mu.Lock()
+			m.records += fs.NumRecords()
+			m.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); m.cl.Close(); <-done })
+	return m
+}
+
+func memberIDOf(m *member) string {
+	id, _ := m.cl.GroupMetadata()
+	return id
+}
+
+func TestRebalanceVerb(t *testing.T) {
+	t.Parallel()
+	for _, mode := range groupModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			c := harness.Start(t, fake.Topic("t", 4, 3))
+			ctx := ctxT(t, 20*time.Second)
+			a := startMember(t, c, "g", mode.opts...)
+			b := startMember(t, c, "g", mode.opts...)
+			before, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
+				return fake.GroupStable(2)(gi) && gi.NumAssigned() == 4
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, aAssigned, _ := a.count()
+			if err := c.Rebalance(ctx, "g"); err != nil {
+				t.Fatal(err)
+			}
+			after, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
+				return fake.GroupStable(2)(gi) && gi.NumAssigned() == 4 && gi.Epoch > before.Epoch
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("generation %d -> %d", before.Epoch, after.Epoch)
+			// The members went through the rebalance: eager members revoke
+			// everything and are assigned again.
+			if mode.name == "classic-eager" {
+				waitFor(t, ctx, "member a to be reassigned", func() bool { _, as, _ := a.count(); return as > aAssigned })
+				if rv, _, _ := a.count(); rv == 0 {
+					t.Error("eager member a never revoked")
+				}
+			}
+			// Both keep consuming.
+			p := c.Client(t, kgo.DefaultProduceTopic("t"))
+			for i := 0; i < 40; i++ {
+				p.Produce(ctx, kgo.StringRecord(fmt.Sprint(i)), nil)
+			}
+			if err := p.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, "all 40 records consumed", func() bool {
+				_, _, ra := a.count()
+				_, _, rb := b.count()
+				return ra+rb >= 40
+			})
+		})
+	}
+}
+
+func TestExpireMemberVerb(t *testing.T) {
+	t.Parallel()
+	for _, mode := range groupModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			c := harness.Start(t, fake.Topic("t", 4, 3))
+			ctx := ctxT(t, 20*time.Second)
+			a := startMember(t, c, "g", mode.opts...)
+			startMember(t, c, "g", mode.opts...)
+			before, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
+				return fake.GroupStable(2)(gi) && gi.NumAssigned() == 4
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			victim := memberIDOf(a)
+			if err := c.ExpireMember("g", victim); err != nil {
+				t.Fatal(err)
+			}
+			// The expelled member learns it, rejoins, and the group settles
+			// again with two members in a later generation.
+			if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
+				return fake.GroupStable(2)(gi) && gi.NumAssigned() == 4 && gi.Epoch > before.Epoch
+			}); err != nil {
+				t.Fatal(err)
+			}
+			told := false
+			for _, e := range c.Journal() {
+				if e.Kind == fake.EventGroup && (strings.Contains(e.Error, "UNKNOWN_MEMBER_ID") || strings.Contains(e.Error, "FENCED_MEMBER_EPOCH")) {
+					told = true
+				}
+			}
+			if !told {
+				t.Errorf("no member was told UNKNOWN_MEMBER_ID / FENCED_MEMBER_EPOCH:\n%s", c.JournalTail(30))
+			}
+		})
+	}
+}
+
+func TestPhantomsShrinkAssignment(t *testing.T) {
+	t.Parallel()
+	for _, mode := range groupModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			c := harness.Start(t, fake.Topic("t", 3, 3))
+			ctx := ctxT(t, 20*time.Second)
+			a := startMember(t, c, "g", mode.opts...)
+			if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
+				return fake.GroupStable(1)(gi) && gi.NumAssigned() == 3
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := c.JoinPhantom("g", 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != 2 {
+				t.Fatalf("phantom ids %v", ids)
+			}
+			real := memberIDOf(a)
+			if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
+				if !fake.GroupStable(3)(gi) || gi.NumAssigned() != 3 {
+					return false
+				}
+				for _, m := range gi.Members {
+					if m.MemberID == real {
+						return m.NumAssigned() == 1
+					}
+				}
+				return false
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.LeavePhantom("g", 2); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
+				return fake.GroupStable(1)(gi) && gi.NumAssigned() == 3
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestMoveCoordinatorKeepsCommits(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 2, 3))
+	ctx := ctxT(t, 20*time.Second)
+	p := c.Client(t, kgo.DefaultProduceTopic("t"))
+	for i := 0; i < 20; i++ {
+		p.Produce(ctx, kgo.StringRecord(fmt.Sprint(i)), nil)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Client(t, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.DisableAutoCommit())
+	n := 0
+	for n < 20 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal(ctx.Err())
+		}
+		n += fs.NumRecords()
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Kfake().GroupInfo("g").Commits
+	old := c.Kfake().CoordinatorFor("g")
+	now, err := c.MoveCoordinator("g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now == old {
+		t.Fatalf("coordinator stayed on %d", old)
+	}
+	for i := 20; i < 30; i++ {
+		p.Produce(ctx, kgo.StringRecord(fmt.Sprint(i)), nil)
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for n < 30 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal(ctx.Err())
+		}
+		n += fs.NumRecords()
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("commit after the coordinator moved: %v", err)
+	}
+	after := c.Kfake().GroupInfo("g").Commits
+	total := func(m map[string]map[int32]kfake.GroupCommit) (s int64) {
+		for _, ps := range m {
+			for _, pc := range ps {
+				s += pc.Offset
+			}
+		}
+		return s
+	}
+	if total(before) != 20 || total(after) != 30 {
+		t.Errorf("committed offsets sum %d before, %d after; want 20 and 30", total(before), total(after))
+	}
+}
+
+func TestStaleGenerationCommitRefused(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 2, 3))
+	ctx := ctxT(t, 20*time.Second)
+	a := startMember(t, c, "g")
+	gi, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return fake.GroupStable(1)(gi) && gi.NumAssigned() == 2 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, gen := a.cl.GroupMetadata()
+	if err := c.Rebalance(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool { return fake.GroupStable(1)(x) && x.Epoch > gi.Epoch }); err != nil {
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrOffsetCommitRequest()
+	td, err := kadm.NewClient(a.cl).ListTopics(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Group, req.MemberID, req.Generation = "g", id, gen
+	rt := kmsg.NewOffsetCommitRequestTopic()
+	rt.Topic, rt.TopicID = "t", td["t"].ID // kgo picks the version: name or id
+	rp := kmsg.NewOffsetCommitRequestTopicPartition()
+	rp.Partition, rp.Offset = 0, 1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, a.cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.IllegalGeneration.Code {
+		t.Errorf("commit from generation %d after a rebalance: %v, want ILLEGAL_GENERATION", gen, kerr.ErrorForCode(code))
+	}
+}
+
+func TestStaticMemberReturnsWithoutRebalance(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 2, 3))
+	ctx := ctxT(t, 20*time.Second)
+	static := []kgo.Opt{kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.InstanceID("svc-1"), kgo.SessionTimeout(5 * time.Second)}
+	first := c.Client(t, static...)
+	first.PollFetches(ctxT(t, 50*time.Millisecond)) // join
+	gi, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return fake.GroupStable(1)(gi) && gi.NumAssigned() == 2 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close() // a static member does not leave: its session lives on
+	second := c.Client(t, static...)
+	second.PollFetches(ctxT(t, 50*time.Millisecond))
+	after, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
+		return fake.GroupStable(1)(x) && x.NumAssigned() == 2 && x.Members[0].MemberID != gi.Members[0].MemberID
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Epoch != gi.Epoch {
+		t.Errorf("generation %d -> %d: the static member's return rebalanced the group", gi.Epoch, after.Epoch)
+	}
+}
+
+func TestGroupVerbBadInput(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 1, 1))
+	ctx := ctxT(t, 10*time.Second)
+	check := func(what string, err error, want string) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want it to contain %q", what, err, want)
+		}
+	}
+	check("Rebalance unknown", c.Rebalance(ctx, "nope"), `unknown group "nope"`)
+	check("ExpireMember unknown group", c.ExpireMember("nope", "m"), `unknown group "nope"`)
+	_, err := c.JoinPhantom("nope", 1)
+	check("JoinPhantom unknown", err, `unknown group "nope"`)
+	_, err = c.MoveCoordinator("nope")
+	check("MoveCoordinator unknown", err, `unknown group "nope"`)
+	check("LeavePhantom none", c.LeavePhantom("nope", 1), `the group has 0 phantoms`)
+
+	m := startMember(t, c, "g")
+	if _, err := c.WaitGroup(ctx, "g", fake.GroupStable(1)); err != nil {
+		t.Fatal(err)
+	}
+	check("ExpireMember unknown member", c.ExpireMember("g", "ghost"), `ExpireMember("g", "ghost"): no such member (members are [`)
+	_, err = c.JoinPhantom("g", 0)
+	check("JoinPhantom zero", err, `want n >= 1`)
+	m.cl.Close()
+	if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return gi != nil && len(gi.Members) == 0 }); err != nil {
+		t.Fatal(err)
+	}
+	check("Rebalance empty", c.Rebalance(ctx, "g"), `the group has no members`)
+}
