@@ -150,3 +150,105 @@ func TestSaramaProduceAndGroupConsume(t *testing.T) {
 		}
 	}
 }
+
+// sessionHandler counts sessions (one per generation) and claims.
+type sessionHandler struct {
+	mu       sync.Mutex
+	setups   int
+	cleanups int
+	members  map[string]bool
+}
+
+func (h *sessionHandler) Setup(s sarama.ConsumerGroupSession) error {
+	h.mu.Lock()
+	h.setups++
+	h.members[s.MemberID()] = true
+	h.mu.Unlock()
+	return nil
+}
+func (h *sessionHandler) Cleanup(sarama.ConsumerGroupSession) error {
+	h.mu.Lock()
+	h.cleanups++
+	h.mu.Unlock()
+	return nil
+}
+func (h *sessionHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	for m := range claim.Messages() {
+		s.MarkMessage(m, "")
+	}
+	return nil
+}
+
+func (h *sessionHandler) counts() (int, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.setups, h.cleanups
+}
+
+// Rebalance and ExpireMember with sarama's consumer group: each forced
+// generation ends sarama's session (Cleanup) and starts a new one (Setup).
+func TestSaramaGroupRebalanceAndExpire(t *testing.T) {
+	c := harness.Start(t, fake.Topic("t", 2, 3))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	group, err := sarama.NewConsumerGroup(c.Addrs(), "g", saramaConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer group.Close()
+	h := &sessionHandler{members: map[string]bool{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if err := group.Consume(ctx, []string{"t"}, h); err != nil && ctx.Err() == nil {
+				t.Logf("consume: %v", err)
+			}
+		}
+	}()
+	defer func() { cancel(); <-done }()
+	gi, err := c.WaitGroup(ctx, "g", fake.GroupStable(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSetups := func(n int) {
+		t.Helper()
+		for {
+			if s, _ := h.counts(); s >= n {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				s, cl := h.counts()
+				t.Fatalf("sarama sessions: %d setups, %d cleanups; want %d setups", s, cl, n)
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+	waitSetups(1)
+	if err := c.Rebalance(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
+	waitSetups(2)
+	if _, cl := h.counts(); cl < 1 {
+		t.Error("sarama's session did not end on the forced rebalance")
+	}
+	gi2, err := c.WaitGroup(ctx, "g", fake.GroupStable(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gi2.Epoch <= gi.Epoch {
+		t.Errorf("generation %d -> %d", gi.Epoch, gi2.Epoch)
+	}
+	if err := c.ExpireMember("g", gi2.Members[0].MemberID); err != nil {
+		t.Fatal(err)
+	}
+	waitSetups(3)
+	gi3, err := c.WaitGroup(ctx, "g", fake.GroupStable(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gi3.Members[0].MemberID == gi2.Members[0].MemberID {
+		t.Error("the expired member kept its member id: it should have rejoined as a new member")
+	}
+}
