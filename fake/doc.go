@@ -49,6 +49,20 @@
 // (Latency, DropResponses, CloseConnections, Blackhole, Partition) apply,
 // and the journal learns what was appended, served and committed.
 //
+// # Groups
+//
+// Rebalance forces a new generation (classic: the leader is told
+// REBALANCE_IN_PROGRESS, as Kafka tells members, and its rejoin rebalances
+// everyone; KIP-848: the group epoch moves). ExpireMember expels a member
+// as a session timeout would. JoinPhantom adds members that are not
+// clients but take partitions (a classic phantom that becomes leader
+// balances with the kgo balancer the real members named). MoveCoordinator
+// moves the coordinator; committed offsets survive. WaitGroup waits for a
+// group state (GroupStable, GroupOwns) instead of sleeping. The cluster
+// allows 100 ms session timeouts and a 100 ms KIP-848 heartbeat interval,
+// so with harness clients a second member owns partitions in well under
+// 200 ms.
+//
 // # Journal
 //
 // Journal returns every event in order: appends, high-watermark moves,
