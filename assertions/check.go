@@ -1,0 +1,510 @@
+package assertions
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Anomaly names a way delivery went wrong. The names are Jepsen's Kafka
+// anomalies, plus reorder-per-key and redelivered.
+type Anomaly string
+
+const (
+	// LostWrite: a write was acknowledged but no one ever read it,
+	// although consumers read past its offset (or the broker's log, when
+	// the history has it, does not hold it). Usually acks=0/1 (or
+	// unclean.leader.election) and a leader failover.
+	LostWrite Anomaly = "lost-write"
+	// Duplicate: one value is stored at two offsets. Usually a producer
+	// retry without enable.idempotence after a lost response.
+	Duplicate Anomaly = "duplicate"
+	// Unseen: a write was acknowledged and readable but a group that
+	// should consume it never polled it. Usually commit-before-process
+	// (at-most-once) with a crash, or a consumer that stopped early.
+	Unseen Anomaly = "unseen"
+	// PollSkip: within one generation, a consumer's next poll of a
+	// partition jumped over a record it should have seen. Usually a
+	// seek or an offset reset (auto.offset.reset=latest).
+	PollSkip Anomaly = "poll-skip"
+	// NonmonotonicPoll: within one generation, a consumer's next poll
+	// of a partition went back to an earlier offset. Usually a seek or
+	// a reset to committed offsets without a rebalance.
+	NonmonotonicPoll Anomaly = "nonmonotonic-poll"
+	// IntPollSkip is PollSkip within a single poll.
+	IntPollSkip Anomaly = "int-poll-skip"
+	// IntNonmonotonicPoll is NonmonotonicPoll within a single poll.
+	IntNonmonotonicPoll Anomaly = "int-nonmonotonic-poll"
+	// NonmonotonicSend: one producer's later send to a partition landed
+	// at a lower offset than an earlier one. Usually
+	// max.in.flight.requests > 1 without idempotence, plus a retry.
+	NonmonotonicSend Anomaly = "nonmonotonic-send"
+	// IntSendSkip: two consecutive sends of one transaction to one
+	// partition are not adjacent: another record sits between them.
+	// Kafka allows other producers to interleave, so this flags
+	// concurrent writers to a partition a transaction assumed it owned.
+	IntSendSkip Anomaly = "int-send-skip"
+	// G1a (aborted read): a read_committed consumer saw a record of an
+	// aborted transaction. Usually isolation.level=read_uncommitted or a
+	// client that does not filter aborted records.
+	G1a Anomaly = "G1a"
+	// PrecommittedRead: a read_committed consumer saw a transactional
+	// record before its transaction committed.
+	PrecommittedRead Anomaly = "precommitted-read"
+	// InconsistentOffsets: two different values at one offset. Usually
+	// a leader failover that truncated acknowledged acks=0/1 writes and
+	// reused their offsets.
+	InconsistentOffsets Anomaly = "inconsistent-offsets"
+	// ReorderPerKey: two values of one key were stored or consumed in
+	// the opposite order of their sends. Usually retries with more than
+	// one request in flight and no idempotence, or keys that moved
+	// partitions.
+	ReorderPerKey Anomaly = "reorder-per-key"
+	// Redelivered: one group polled a value more than once (across
+	// members or generations). At-least-once allows it; exactly-once
+	// does not. Usually commit-after-process with a crash or a
+	// rebalance before the commit.
+	Redelivered Anomaly = "redelivered"
+)
+
+// Anomalies lists every anomaly kind, in report order.
+var Anomalies = []Anomaly{LostWrite, Unseen, Duplicate, Redelivered, InconsistentOffsets, G1a, PrecommittedRead,
+	PollSkip, NonmonotonicPoll, IntPollSkip, IntNonmonotonicPoll, NonmonotonicSend, IntSendSkip, ReorderPerKey}
+
+// Finding is one record that shows an anomaly.
+type Finding struct {
+	Anomaly    Anomaly
+	Topic      string
+	Partition  int32
+	Offset     int64
+	Key        string
+	Value      string
+	Who        string // the producer or consumer concerned
+	Generation int32
+	Detail     string
+	Seq        int64 // the history event that shows it
+}
+
+// Report is what Check found.
+type Report struct {
+	Events   int
+	Findings map[Anomaly][]Finding
+}
+
+// Count is how many records show anomaly a.
+func (r Report) Count(a Anomaly) int { return len(r.Findings[a]) }
+
+// String lists each anomaly found with its first few records.
+func (r Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d events checked", r.Events)
+	any := false
+	for _, a := range Anomalies {
+		fs := r.Findings[a]
+		if len(fs) == 0 {
+			continue
+		}
+		any = true
+		fmt.Fprintf(&b, "\n%s: %d", a, len(fs))
+		for i, f := range fs {
+			if i == 5 {
+				fmt.Fprintf(&b, "\n  ... %d more", len(fs)-5)
+				break
+			}
+			fmt.Fprintf(&b, "\n  %s", f)
+		}
+	}
+	if !any {
+		b.WriteString(", no anomalies")
+	}
+	return b.String()
+}
+
+func (f Finding) String() string {
+	s := fmt.Sprintf("%s[%d]@%d value %q", f.Topic, f.Partition, f.Offset, f.Value)
+	if f.Key != "" {
+		s += fmt.Sprintf(" key %q", f.Key)
+	}
+	if f.Who != "" {
+		s += fmt.Sprintf(" by %s", f.Who)
+		if f.Generation != 0 {
+			s += fmt.Sprintf(" (generation %d)", f.Generation)
+		}
+	}
+	if f.Detail != "" {
+		s += ": " + f.Detail
+	}
+	return s
+}
+
+// Option configures Check.
+type Option func(*checkConfig)
+
+type checkConfig struct{ consumedBy []string }
+
+// ConsumedBy names the groups that must poll every acknowledged write; a
+// write one of them never polled is Unseen. Without it, a write no
+// consumer polled is Unseen.
+func ConsumedBy(groups ...string) Option {
+	return func(c *checkConfig) { c.consumedBy = append(c.consumedBy, groups...) }
+}
+
+type tp struct {
+	topic string
+	part  int32
+}
+
+type valueGroup struct{ value, group string }
+
+type tpv struct {
+	tp
+	value string
+}
+
+type tpo struct {
+	tp
+	off int64
+}
+
+type txnState struct {
+	ended     bool
+	committed bool
+	endSeq    int64
+}
+
+// Check finds every anomaly in h.
+func Check(h *History, opts ...Option) Report {
+	var cfg checkConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return check(h.Events(), cfg)
+}
+
+func check(evs []Event, cfg checkConfig) Report {
+	r := Report{Events: len(evs), Findings: map[Anomaly][]Finding{}}
+	add := func(f Finding) { r.Findings[f.Anomaly] = append(r.Findings[f.Anomaly], f) }
+
+	n := len(evs)
+	atOffset := make(map[tpo]string, n/2)      // the first value seen at an offset
+	readAt := make(map[tpo]string, n/2)        // the first value read (polled or stored) at an offset
+	inconsistent := map[tpo]bool{}             // reported once
+	firstAt := make(map[string]tpo, n/2)       // value -> the first offset it was seen at
+	alsoAt := map[string][]tpo{}               // value -> other offsets it was seen at
+	txns := map[int64]*txnState{}              // transaction -> outcome
+	valueTxn := map[string]int64{}             // value -> its transaction
+	sendSeq := make(map[string]int64, n/2)     // value -> when it was sent
+	pollCount := make(map[valueGroup]int, n/2) // (value, group or consumer) -> polls
+	polledAny := make(map[string]bool, n/2)
+	maxPolled := map[tp]int64{}
+	stored := map[tp]bool{} // partitions with a broker-side view
+	storedVals := map[tpv]bool{}
+	var acks, polls []*Event
+
+	note := func(e *Event, how string) {
+		k := tpo{tp{e.Topic, e.Partition}, e.Offset}
+		if v, ok := atOffset[k]; !ok {
+			atOffset[k] = e.Value
+		} else if v != e.Value && !inconsistent[k] {
+			inconsistent[k] = true
+			add(Finding{Anomaly: InconsistentOffsets, Topic: e.Topic, Partition: e.Partition, Offset: e.Offset, Key: e.Key, Value: e.Value, Who: who(e), Generation: e.Generation, Seq: e.Seq,
+				Detail: fmt.Sprintf("%s %q here, but %q was seen at this offset before", how, e.Value, v)})
+		}
+		if f, ok := firstAt[e.Value]; !ok {
+			firstAt[e.Value] = k
+		} else if f != k && !slices.Contains(alsoAt[e.Value], k) {
+			alsoAt[e.Value] = append(alsoAt[e.Value], k)
+		}
+	}
+
+	for i := range evs {
+		e := &evs[i]
+		switch e.Op {
+		case OpSend:
+			if _, ok := sendSeq[e.Value]; !ok {
+				sendSeq[e.Value] = e.Seq
+			}
+			if e.Txn != 0 {
+				valueTxn[e.Value] = e.Txn
+			}
+		case OpAck:
+			if e.Txn != 0 {
+				valueTxn[e.Value] = e.Txn
+			}
+			acks = append(acks, e)
+			note(e, "acknowledged")
+		case OpStored:
+			if _, ok := readAt[tpo{tp{e.Topic, e.Partition}, e.Offset}]; !ok {
+				readAt[tpo{tp{e.Topic, e.Partition}, e.Offset}] = e.Value
+			}
+			stored[tp{e.Topic, e.Partition}] = true
+			storedVals[tpv{tp{e.Topic, e.Partition}, e.Value}] = true
+			note(e, "stored")
+		case OpPoll:
+			if _, ok := readAt[tpo{tp{e.Topic, e.Partition}, e.Offset}]; !ok {
+				readAt[tpo{tp{e.Topic, e.Partition}, e.Offset}] = e.Value
+			}
+			polls = append(polls, e)
+			note(e, "polled")
+			k := tp{e.Topic, e.Partition}
+			if o, ok := maxPolled[k]; !ok || e.Offset > o {
+				maxPolled[k] = e.Offset
+			}
+			g := e.Group
+			if g == "" {
+				g = e.Consumer
+			}
+			polledAny[e.Value] = true
+			vg := valueGroup{e.Value, g}
+			pollCount[vg]++
+			if pollCount[vg] == 2 {
+				add(Finding{Anomaly: Redelivered, Topic: e.Topic, Partition: e.Partition, Offset: e.Offset, Key: e.Key, Value: e.Value, Who: e.Consumer, Generation: e.Generation, Seq: e.Seq,
+					Detail: fmt.Sprintf("group %s polled it again", g)})
+			}
+		case OpBegin:
+			txns[e.Txn] = &txnState{}
+		case OpCommitT, OpAbort:
+			st := txns[e.Txn]
+			if st == nil {
+				st = &txnState{}
+				txns[e.Txn] = st
+			}
+			st.ended, st.committed, st.endSeq = true, e.Op == OpCommitT, e.Seq
+		}
+	}
+	aborted := func(v string) bool {
+		t := valueTxn[v]
+		st := txns[t]
+		return t != 0 && st != nil && st.ended && !st.committed
+	}
+
+	// Log duplicates: one value at two offsets.
+	for v, also := range alsoAt {
+		ws := append([]tpo{firstAt[v]}, also...)
+		slices.SortFunc(ws, cmpTPO)
+		for _, k := range ws[1:] {
+			add(Finding{Anomaly: Duplicate, Topic: k.topic, Partition: k.part, Offset: k.off, Value: v,
+				Detail: fmt.Sprintf("also at %s[%d]@%d", ws[0].topic, ws[0].part, ws[0].off)})
+		}
+	}
+
+	// Lost and unseen writes.
+	for _, a := range acks {
+		if aborted(a.Value) {
+			continue
+		}
+		k := tp{a.Topic, a.Partition}
+		if !polledAny[a.Value] {
+			o, ok := maxPolled[k]
+			readPast := ok && o > a.Offset
+			notStored := stored[k] && !storedVals[tpv{k, a.Value}]
+			now, read := readAt[tpo{k, a.Offset}]
+			if readPast || notStored || (read && now != a.Value) {
+				detail := "acknowledged, never read, and consumers read past it"
+				switch {
+				case read && now != a.Value:
+					detail = fmt.Sprintf("acknowledged, never read; %q is at its offset", now)
+				case notStored:
+					detail = "acknowledged, but the broker's log does not hold it"
+				}
+				add(Finding{Anomaly: LostWrite, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: a.Producer, Seq: a.Seq, Detail: detail})
+				continue
+			}
+		}
+		groups := cfg.consumedBy
+		if len(groups) == 0 {
+			if !polledAny[a.Value] {
+				add(Finding{Anomaly: Unseen, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: a.Producer, Seq: a.Seq, Detail: "acknowledged, never polled"})
+			}
+			continue
+		}
+		for _, g := range groups {
+			if pollCount[valueGroup{a.Value, g}] == 0 {
+				add(Finding{Anomaly: Unseen, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: a.Producer, Seq: a.Seq, Detail: "never polled by group " + g})
+			}
+		}
+	}
+
+	// Reads of transactional records.
+	for _, p := range polls {
+		if !p.ReadCommitted {
+			continue
+		}
+		t := valueTxn[p.Value]
+		if t == 0 {
+			continue
+		}
+		st := txns[t]
+		switch {
+		case st != nil && st.ended && !st.committed:
+			add(Finding{Anomaly: G1a, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq, Detail: "read_committed consumer saw an aborted record"})
+		case st == nil || !st.ended || st.endSeq > p.Seq:
+			add(Finding{Anomaly: PrecommittedRead, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq, Detail: "read_committed consumer saw it before its transaction committed"})
+		}
+	}
+
+	checkPolls(polls, readAt, aborted, add)
+	checkSends(acks, sendSeq, atOffset, add)
+	checkKeyOrder(acks, polls, sendSeq, add)
+
+	for a := range r.Findings {
+		slices.SortFunc(r.Findings[a], cmpFinding)
+	}
+	return r
+}
+
+type pollKey struct {
+	consumer string
+	gen      int32
+	tp
+}
+
+func checkPolls(polls []*Event, atOffset map[tpo]string, aborted func(string) bool, add func(Finding)) {
+	last := make(map[pollKey]*Event, len(polls)/8)
+	for _, p := range polls {
+		k := pollKey{p.Consumer, p.Generation, tp{p.Topic, p.Partition}}
+		prev, ok := last[k]
+		last[k] = p
+		if !ok {
+			continue
+		}
+		same := p.Poll != 0 && p.Poll == prev.Poll
+		switch {
+		case p.Offset <= prev.Offset:
+			a := NonmonotonicPoll
+			if same {
+				a = IntNonmonotonicPoll
+			}
+			add(Finding{Anomaly: a, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq,
+				Detail: fmt.Sprintf("went back from offset %d", prev.Offset)})
+		case p.Offset > prev.Offset+1:
+			var skipped []int64
+			for o := prev.Offset + 1; o < p.Offset && len(skipped) < 1000; o++ {
+				if v, ok := atOffset[tpo{k.tp, o}]; ok && !(p.ReadCommitted && aborted(v)) {
+					skipped = append(skipped, o)
+				}
+			}
+			if len(skipped) == 0 {
+				continue // transaction markers or compacted records
+			}
+			a := PollSkip
+			if same {
+				a = IntPollSkip
+			}
+			add(Finding{Anomaly: a, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq,
+				Detail: fmt.Sprintf("jumped from offset %d over %v", prev.Offset, skipped)})
+		}
+	}
+}
+
+type sendKey struct {
+	producer string
+	tp
+}
+
+func checkSends(acks []*Event, sendSeq map[string]int64, atOffset map[tpo]string, add func(Finding)) {
+	byProducer := map[sendKey][]*Event{}
+	for _, a := range acks {
+		k := sendKey{a.Producer, tp{a.Topic, a.Partition}}
+		byProducer[k] = append(byProducer[k], a)
+	}
+	for k, as := range byProducer {
+		// In send order; acks mostly arrive in it already.
+		seqs := make([]int64, len(as))
+		for i, a := range as {
+			seqs[i] = sendSeq[a.Value]
+		}
+		if !slices.IsSorted(seqs) {
+			idx := make([]int, len(as))
+			for i := range idx {
+				idx[i] = i
+			}
+			slices.SortStableFunc(idx, func(x, y int) int { return cmp.Compare(seqs[x], seqs[y]) })
+			sorted := make([]*Event, len(as))
+			for i, j := range idx {
+				sorted[i] = as[j]
+			}
+			as = sorted
+		}
+		for i := 1; i < len(as); i++ {
+			prev, a := as[i-1], as[i]
+			switch {
+			case a.Offset < prev.Offset:
+				add(Finding{Anomaly: NonmonotonicSend, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: k.producer, Seq: a.Seq,
+					Detail: fmt.Sprintf("sent after %q but stored before it (offset %d)", prev.Value, prev.Offset)})
+			case a.Txn != 0 && a.Txn == prev.Txn && a.Offset > prev.Offset+1:
+				for o := prev.Offset + 1; o < a.Offset; o++ {
+					if v, ok := atOffset[tpo{k.tp, o}]; ok {
+						add(Finding{Anomaly: IntSendSkip, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: k.producer, Seq: a.Seq,
+							Detail: fmt.Sprintf("%q at offset %d sits between this and the transaction's previous send at %d", v, o, prev.Offset)})
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+type keyKey struct {
+	who string
+	gen int32
+	key string
+	tp
+}
+
+func checkKeyOrder(acks, polls []*Event, sendSeq map[string]int64, add func(Finding)) {
+	// Stored order: one producer's sends of a key, by offset, must follow
+	// send order.
+	stored := map[keyKey][]*Event{}
+	for _, a := range acks {
+		if a.Key == "" {
+			continue
+		}
+		k := keyKey{a.Producer, 0, a.Key, tp{a.Topic, a.Partition}}
+		stored[k] = append(stored[k], a)
+	}
+	for _, as := range stored {
+		slices.SortStableFunc(as, func(x, y *Event) int { return cmp.Compare(x.Offset, y.Offset) })
+		for i := 1; i < len(as); i++ {
+			if sendSeq[as[i].Value] < sendSeq[as[i-1].Value] {
+				a := as[i]
+				add(Finding{Anomaly: ReorderPerKey, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: a.Producer, Seq: a.Seq,
+					Detail: fmt.Sprintf("sent before %q but stored after it", as[i-1].Value)})
+			}
+		}
+	}
+	// Consumed order: within one consumer generation, a key's values
+	// arrive in send order.
+	lastSent := map[keyKey]*Event{}
+	for _, p := range polls {
+		s, ok := sendSeq[p.Value]
+		if p.Key == "" || !ok {
+			continue
+		}
+		k := keyKey{p.Consumer, p.Generation, p.Key, tp{p.Topic, p.Partition}}
+		if prev, ok := lastSent[k]; ok && s < sendSeq[prev.Value] && p.Offset > prev.Offset {
+			add(Finding{Anomaly: ReorderPerKey, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq,
+				Detail: fmt.Sprintf("polled after %q, which was sent after it", prev.Value)})
+		}
+		if prev, ok := lastSent[k]; !ok || s > sendSeq[prev.Value] {
+			lastSent[k] = p
+		}
+	}
+}
+
+func who(e *Event) string {
+	if e.Consumer != "" {
+		return e.Consumer
+	}
+	return e.Producer
+}
+
+func cmpTPO(a, b tpo) int {
+	return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.part, b.part), cmp.Compare(a.off, b.off))
+}
+
+func cmpFinding(a, b Finding) int {
+	return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset),
+		cmp.Compare(a.Value, b.Value), cmp.Compare(a.Who, b.Who), cmp.Compare(a.Generation, b.Generation), cmp.Compare(a.Detail, b.Detail))
+}
