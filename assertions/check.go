@@ -141,7 +141,17 @@ func (f Finding) String() string {
 // Option configures Check.
 type Option func(*checkConfig)
 
-type checkConfig struct{ consumedBy []string }
+type checkConfig struct {
+	consumedBy []string
+	topics     []string
+}
+
+// Topics limits the check to events of these topics. A transactional
+// read-process-write pipeline re-polls its input after an abort by design;
+// its guarantee is judged on the output topic.
+func Topics(topics ...string) Option {
+	return func(c *checkConfig) { c.topics = append(c.topics, topics...) }
+}
 
 // ConsumedBy names the groups that must poll every acknowledged write; a
 // write one of them never polled is Unseen. Without it, a write no
@@ -154,8 +164,6 @@ type tp struct {
 	topic string
 	part  int32
 }
-
-type valueGroup struct{ value, group string }
 
 type tpv struct {
 	tp
@@ -179,7 +187,13 @@ func Check(h *History, opts ...Option) Report {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return check(h.Events(), cfg)
+	evs := h.Events()
+	if len(cfg.topics) > 0 {
+		evs = slices.DeleteFunc(evs, func(e Event) bool {
+			return e.Topic != "" && !slices.Contains(cfg.topics, e.Topic)
+		})
+	}
+	return check(evs, cfg)
 }
 
 func check(evs []Event, cfg checkConfig) Report {
@@ -187,34 +201,52 @@ func check(evs []Event, cfg checkConfig) Report {
 	add := func(f Finding) { r.Findings[f.Anomaly] = append(r.Findings[f.Anomaly], f) }
 
 	n := len(evs)
-	atOffset := make(map[tpo]string, n/2)      // the first value seen at an offset
-	readAt := make(map[tpo]string, n/2)        // the first value read (polled or stored) at an offset
-	inconsistent := map[tpo]bool{}             // reported once
-	firstAt := make(map[string]tpo, n/2)       // value -> the first offset it was seen at
-	alsoAt := map[string][]tpo{}               // value -> other offsets it was seen at
-	txns := map[int64]*txnState{}              // transaction -> outcome
-	valueTxn := map[string]int64{}             // value -> its transaction
-	sendSeq := make(map[string]int64, n/2)     // value -> when it was sent
-	pollCount := make(map[valueGroup]int, n/2) // (value, group or consumer) -> polls
-	polledAny := make(map[string]bool, n/2)
+	offsets := make(map[tpo]offsetInfo, n/2)
+	txns := map[int64]*txnState{} // transaction -> outcome
 	maxPolled := map[tp]int64{}
 	stored := map[tp]bool{} // partitions with a broker-side view
 	storedVals := map[tpv]bool{}
 	var acks, polls []*Event
 
-	note := func(e *Event, how string) {
-		k := tpo{tp{e.Topic, e.Partition}, e.Offset}
-		if v, ok := atOffset[k]; !ok {
-			atOffset[k] = e.Value
-		} else if v != e.Value && !inconsistent[k] {
-			inconsistent[k] = true
-			add(Finding{Anomaly: InconsistentOffsets, Topic: e.Topic, Partition: e.Partition, Offset: e.Offset, Key: e.Key, Value: e.Value, Who: who(e), Generation: e.Generation, Seq: e.Seq,
-				Detail: fmt.Sprintf("%s %q here, but %q was seen at this offset before", how, e.Value, v)})
+	// Values are interned once per event; what we know of each lives in
+	// vals, so the hot loop does one map lookup per event.
+	vidx := make(map[topicValue]int32, n/2)
+	var vals []valueInfo
+	intern := func(e *Event) *valueInfo {
+		tv := topicValue{e.Topic, e.Value}
+		i, ok := vidx[tv]
+		if !ok {
+			i = int32(len(vals))
+			vidx[tv] = i
+			vals = append(vals, valueInfo{})
 		}
-		if f, ok := firstAt[e.Value]; !ok {
-			firstAt[e.Value] = k
-		} else if f != k && !slices.Contains(alsoAt[e.Value], k) {
-			alsoAt[e.Value] = append(alsoAt[e.Value], k)
+		return &vals[i]
+	}
+
+	// note records that e shows its value at its offset; read is set for
+	// polls and broker-side records, txn for transactional acks.
+	note := func(e *Event, v *valueInfo, how string, read bool, txn int64) {
+		k := tpo{tp{e.Topic, e.Partition}, e.Offset}
+		o, ok := offsets[k]
+		switch {
+		case !ok:
+			o.first = e.Value
+		case o.first != e.Value && !o.inconsistent:
+			o.inconsistent = true
+			add(Finding{Anomaly: InconsistentOffsets, Topic: e.Topic, Partition: e.Partition, Offset: e.Offset, Key: e.Key, Value: e.Value, Who: who(e), Generation: e.Generation, Seq: e.Seq,
+				Detail: fmt.Sprintf("%s %q here, but %q was seen at this offset before", how, e.Value, o.first)})
+		}
+		if read && !o.hasRead {
+			o.read, o.hasRead = e.Value, true
+		}
+		if txn != 0 {
+			o.txn = txn
+		}
+		offsets[k] = o
+		if !v.seen {
+			v.seen, v.first = true, k
+		} else if v.first != k && !slices.Contains(v.also, k) {
+			v.also = append(v.also, k)
 		}
 	}
 
@@ -222,43 +254,39 @@ func check(evs []Event, cfg checkConfig) Report {
 		e := &evs[i]
 		switch e.Op {
 		case OpSend:
-			if _, ok := sendSeq[e.Value]; !ok {
-				sendSeq[e.Value] = e.Seq
+			v := intern(e)
+			if v.sendSeq == 0 {
+				v.sendSeq = e.Seq
 			}
 			if e.Txn != 0 {
-				valueTxn[e.Value] = e.Txn
+				v.txn = e.Txn
 			}
 		case OpAck:
+			v := intern(e)
 			if e.Txn != 0 {
-				valueTxn[e.Value] = e.Txn
+				v.txn = e.Txn
 			}
+			v.ackSeq = e.Seq
 			acks = append(acks, e)
-			note(e, "acknowledged")
+			note(e, v, "acknowledged", false, e.Txn)
 		case OpStored:
-			if _, ok := readAt[tpo{tp{e.Topic, e.Partition}, e.Offset}]; !ok {
-				readAt[tpo{tp{e.Topic, e.Partition}, e.Offset}] = e.Value
-			}
 			stored[tp{e.Topic, e.Partition}] = true
 			storedVals[tpv{tp{e.Topic, e.Partition}, e.Value}] = true
-			note(e, "stored")
+			note(e, intern(e), "stored", true, 0)
 		case OpPoll:
-			if _, ok := readAt[tpo{tp{e.Topic, e.Partition}, e.Offset}]; !ok {
-				readAt[tpo{tp{e.Topic, e.Partition}, e.Offset}] = e.Value
-			}
+			k := tpo{tp{e.Topic, e.Partition}, e.Offset}
 			polls = append(polls, e)
-			note(e, "polled")
-			k := tp{e.Topic, e.Partition}
-			if o, ok := maxPolled[k]; !ok || e.Offset > o {
-				maxPolled[k] = e.Offset
+			v := intern(e)
+			note(e, v, "polled", true, 0)
+			if o, ok := maxPolled[k.tp]; !ok || e.Offset > o {
+				maxPolled[k.tp] = e.Offset
 			}
 			g := e.Group
 			if g == "" {
 				g = e.Consumer
 			}
-			polledAny[e.Value] = true
-			vg := valueGroup{e.Value, g}
-			pollCount[vg]++
-			if pollCount[vg] == 2 {
+			v.polled = true
+			if v.poll(g) == 2 {
 				add(Finding{Anomaly: Redelivered, Topic: e.Topic, Partition: e.Partition, Offset: e.Offset, Key: e.Key, Value: e.Value, Who: e.Consumer, Generation: e.Generation, Seq: e.Seq,
 					Detail: fmt.Sprintf("group %s polled it again", g)})
 			}
@@ -273,33 +301,64 @@ func check(evs []Event, cfg checkConfig) Report {
 			st.ended, st.committed, st.endSeq = true, e.Op == OpCommitT, e.Seq
 		}
 	}
-	aborted := func(v string) bool {
-		t := valueTxn[v]
+	info := func(e *Event) *valueInfo {
+		if i, ok := vidx[topicValue{e.Topic, e.Value}]; ok {
+			return &vals[i]
+		}
+		return &valueInfo{}
+	}
+	sendSeq := func(e *Event) int64 { return info(e).sendSeq }
+	abortedTxn := func(t int64) bool {
 		st := txns[t]
 		return t != 0 && st != nil && st.ended && !st.committed
 	}
+	aborted := func(tv topicValue) bool {
+		i, ok := vidx[tv]
+		return ok && abortedTxn(vals[i].txn)
+	}
 
-	// Log duplicates: one value at two offsets.
-	for v, also := range alsoAt {
-		ws := append([]tpo{firstAt[v]}, also...)
+	// Log duplicates: one value at two offsets, not counting copies that
+	// an aborted transaction wrote (read_committed readers never see them).
+	for tv, i := range vidx {
+		vi := &vals[i]
+		if len(vi.also) == 0 {
+			continue
+		}
+		ws := append([]tpo{vi.first}, vi.also...)
+		ws = slices.DeleteFunc(ws, func(k tpo) bool { return abortedTxn(offsets[k].txn) })
+		if len(ws) < 2 {
+			continue
+		}
 		slices.SortFunc(ws, cmpTPO)
+		v := tv.value
 		for _, k := range ws[1:] {
 			add(Finding{Anomaly: Duplicate, Topic: k.topic, Partition: k.part, Offset: k.off, Value: v,
 				Detail: fmt.Sprintf("also at %s[%d]@%d", ws[0].topic, ws[0].part, ws[0].off)})
 		}
 	}
 
+	// The latest acknowledgement among the writes read in each partition:
+	// a write acknowledged before it and never read was read past.
+	lastReadAck := map[tp]int64{}
+	for _, p := range polls {
+		if s := info(p).ackSeq; s > lastReadAck[tp{p.Topic, p.Partition}] {
+			lastReadAck[tp{p.Topic, p.Partition}] = s
+		}
+	}
+
 	// Lost and unseen writes.
 	for _, a := range acks {
-		if aborted(a.Value) {
+		ai := info(a)
+		if abortedTxn(ai.txn) {
 			continue
 		}
 		k := tp{a.Topic, a.Partition}
-		if !polledAny[a.Value] {
+		if !ai.polled {
 			o, ok := maxPolled[k]
-			readPast := ok && o > a.Offset
+			readPast := (ok && o > a.Offset) || lastReadAck[k] > a.Seq
 			notStored := stored[k] && !storedVals[tpv{k, a.Value}]
-			now, read := readAt[tpo{k, a.Offset}]
+			at := offsets[tpo{k, a.Offset}]
+			now, read := at.read, at.hasRead
 			if readPast || notStored || (read && now != a.Value) {
 				detail := "acknowledged, never read, and consumers read past it"
 				switch {
@@ -314,13 +373,13 @@ func check(evs []Event, cfg checkConfig) Report {
 		}
 		groups := cfg.consumedBy
 		if len(groups) == 0 {
-			if !polledAny[a.Value] {
+			if !ai.polled {
 				add(Finding{Anomaly: Unseen, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: a.Producer, Seq: a.Seq, Detail: "acknowledged, never polled"})
 			}
 			continue
 		}
 		for _, g := range groups {
-			if pollCount[valueGroup{a.Value, g}] == 0 {
+			if ai.polls(g) == 0 {
 				add(Finding{Anomaly: Unseen, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: a.Producer, Seq: a.Seq, Detail: "never polled by group " + g})
 			}
 		}
@@ -331,7 +390,7 @@ func check(evs []Event, cfg checkConfig) Report {
 		if !p.ReadCommitted {
 			continue
 		}
-		t := valueTxn[p.Value]
+		t := info(p).txn
 		if t == 0 {
 			continue
 		}
@@ -344,8 +403,10 @@ func check(evs []Event, cfg checkConfig) Report {
 		}
 	}
 
+	readAt := func(k tpo) (string, bool) { o := offsets[k]; return o.read, o.hasRead }
+	seenAt := func(k tpo) (string, bool) { o, ok := offsets[k]; return o.first, ok }
 	checkPolls(polls, readAt, aborted, add)
-	checkSends(acks, sendSeq, atOffset, add)
+	checkSends(acks, sendSeq, seenAt, add)
 	checkKeyOrder(acks, polls, sendSeq, add)
 
 	for a := range r.Findings {
@@ -360,7 +421,7 @@ type pollKey struct {
 	tp
 }
 
-func checkPolls(polls []*Event, atOffset map[tpo]string, aborted func(string) bool, add func(Finding)) {
+func checkPolls(polls []*Event, readAt func(tpo) (string, bool), aborted func(topicValue) bool, add func(Finding)) {
 	last := make(map[pollKey]*Event, len(polls)/8)
 	for _, p := range polls {
 		k := pollKey{p.Consumer, p.Generation, tp{p.Topic, p.Partition}}
@@ -381,7 +442,7 @@ func checkPolls(polls []*Event, atOffset map[tpo]string, aborted func(string) bo
 		case p.Offset > prev.Offset+1:
 			var skipped []int64
 			for o := prev.Offset + 1; o < p.Offset && len(skipped) < 1000; o++ {
-				if v, ok := atOffset[tpo{k.tp, o}]; ok && !(p.ReadCommitted && aborted(v)) {
+				if v, ok := readAt(tpo{k.tp, o}); ok && !(p.ReadCommitted && aborted(topicValue{p.Topic, v})) {
 					skipped = append(skipped, o)
 				}
 			}
@@ -403,7 +464,7 @@ type sendKey struct {
 	tp
 }
 
-func checkSends(acks []*Event, sendSeq map[string]int64, atOffset map[tpo]string, add func(Finding)) {
+func checkSends(acks []*Event, sendSeq func(*Event) int64, seenAt func(tpo) (string, bool), add func(Finding)) {
 	byProducer := map[sendKey][]*Event{}
 	for _, a := range acks {
 		k := sendKey{a.Producer, tp{a.Topic, a.Partition}}
@@ -413,7 +474,7 @@ func checkSends(acks []*Event, sendSeq map[string]int64, atOffset map[tpo]string
 		// In send order; acks mostly arrive in it already.
 		seqs := make([]int64, len(as))
 		for i, a := range as {
-			seqs[i] = sendSeq[a.Value]
+			seqs[i] = sendSeq(a)
 		}
 		if !slices.IsSorted(seqs) {
 			idx := make([]int, len(as))
@@ -435,7 +496,7 @@ func checkSends(acks []*Event, sendSeq map[string]int64, atOffset map[tpo]string
 					Detail: fmt.Sprintf("sent after %q but stored before it (offset %d)", prev.Value, prev.Offset)})
 			case a.Txn != 0 && a.Txn == prev.Txn && a.Offset > prev.Offset+1:
 				for o := prev.Offset + 1; o < a.Offset; o++ {
-					if v, ok := atOffset[tpo{k.tp, o}]; ok {
+					if v, ok := seenAt(tpo{k.tp, o}); ok {
 						add(Finding{Anomaly: IntSendSkip, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: k.producer, Seq: a.Seq,
 							Detail: fmt.Sprintf("%q at offset %d sits between this and the transaction's previous send at %d", v, o, prev.Offset)})
 						break
@@ -453,7 +514,7 @@ type keyKey struct {
 	tp
 }
 
-func checkKeyOrder(acks, polls []*Event, sendSeq map[string]int64, add func(Finding)) {
+func checkKeyOrder(acks, polls []*Event, sendSeq func(*Event) int64, add func(Finding)) {
 	// Stored order: one producer's sends of a key, by offset, must follow
 	// send order.
 	stored := map[keyKey][]*Event{}
@@ -467,7 +528,7 @@ func checkKeyOrder(acks, polls []*Event, sendSeq map[string]int64, add func(Find
 	for _, as := range stored {
 		slices.SortStableFunc(as, func(x, y *Event) int { return cmp.Compare(x.Offset, y.Offset) })
 		for i := 1; i < len(as); i++ {
-			if sendSeq[as[i].Value] < sendSeq[as[i-1].Value] {
+			if sendSeq(as[i]) < sendSeq(as[i-1]) {
 				a := as[i]
 				add(Finding{Anomaly: ReorderPerKey, Topic: a.Topic, Partition: a.Partition, Offset: a.Offset, Key: a.Key, Value: a.Value, Who: a.Producer, Seq: a.Seq,
 					Detail: fmt.Sprintf("sent before %q but stored after it", as[i-1].Value)})
@@ -478,19 +539,78 @@ func checkKeyOrder(acks, polls []*Event, sendSeq map[string]int64, add func(Find
 	// arrive in send order.
 	lastSent := map[keyKey]*Event{}
 	for _, p := range polls {
-		s, ok := sendSeq[p.Value]
-		if p.Key == "" || !ok {
+		s := sendSeq(p)
+		if p.Key == "" || s == 0 {
 			continue
 		}
 		k := keyKey{p.Consumer, p.Generation, p.Key, tp{p.Topic, p.Partition}}
-		if prev, ok := lastSent[k]; ok && s < sendSeq[prev.Value] && p.Offset > prev.Offset {
+		if prev, ok := lastSent[k]; ok && s < sendSeq(prev) && p.Offset > prev.Offset {
 			add(Finding{Anomaly: ReorderPerKey, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq,
 				Detail: fmt.Sprintf("polled after %q, which was sent after it", prev.Value)})
 		}
-		if prev, ok := lastSent[k]; !ok || s > sendSeq[prev.Value] {
+		if prev, ok := lastSent[k]; !ok || s > sendSeq(prev) {
 			lastSent[k] = p
 		}
 	}
+}
+
+// topicValue is a value's identity, scoped by topic: a pipeline copies
+// values from one topic to another without duplicating them.
+type topicValue struct{ topic, value string }
+
+// offsetInfo is what the check learned about one offset.
+type offsetInfo struct {
+	first        string // the first value seen there
+	read         string // the first value read there (polled or stored)
+	hasRead      bool
+	inconsistent bool  // reported
+	txn          int64 // the transaction that wrote it, if known
+}
+
+// valueInfo is what the check learned about one value.
+type valueInfo struct {
+	seen            bool
+	first           tpo   // the first offset it was seen at
+	also            []tpo // other offsets it was seen at
+	sendSeq, ackSeq int64 // when it was sent and acknowledged
+	txn             int64 // its transaction
+	polled          bool
+	group0          groupPolls   // the first group that polled it
+	groups          []groupPolls // any other groups
+}
+
+type groupPolls struct {
+	group string
+	n     int
+}
+
+// poll counts a poll by group g and returns how many g has made.
+func (v *valueInfo) poll(g string) int {
+	if v.group0.n == 0 || v.group0.group == g {
+		v.group0.group = g
+		v.group0.n++
+		return v.group0.n
+	}
+	for i := range v.groups {
+		if v.groups[i].group == g {
+			v.groups[i].n++
+			return v.groups[i].n
+		}
+	}
+	v.groups = append(v.groups, groupPolls{g, 1})
+	return 1
+}
+
+func (v *valueInfo) polls(g string) int {
+	if v.group0.group == g {
+		return v.group0.n
+	}
+	for _, gp := range v.groups {
+		if gp.group == g {
+			return gp.n
+		}
+	}
+	return 0
 }
 
 func who(e *Event) string {

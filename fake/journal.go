@@ -60,6 +60,19 @@ type Event struct {
 	Conn          string  `json:"conn,omitempty"`   // client address
 	Error         string  `json:"error,omitempty"`
 	Detail        string  `json:"detail,omitempty"`
+	// Records are the records of an un-replicated append, kept because
+	// a failover may drop them: the journal is then the only place that
+	// knows what was acknowledged and lost.
+	Records []RecordValue `json:"records,omitempty"`
+	// ReadCommitted marks a fetch at isolation level read_committed.
+	ReadCommitted bool `json:"read_committed,omitempty"`
+}
+
+// RecordValue is one record's offset, key and value.
+type RecordValue struct {
+	Offset int64  `json:"offset"`
+	Key    string `json:"key,omitempty"`
+	Value  string `json:"value"`
 }
 
 // String is a one-line, human-readable form of e.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -378,6 +379,7 @@ func (c *Cluster) appendTailLocked(p *partitionState, rt kmsg.ProduceRequestTopi
 		Offset: tb.base, LastOffset: tb.base + n - 1, Acks: req.Acks,
 		ProducerID: hdr.producerID, ProducerEpoch: hdr.producerEpoch, Sequence: hdr.sequence,
 		Transactional: hdr.transactional, Client: clientID, Detail: "un-replicated",
+		Records: batchRecords(records, tb.base),
 	})
 	c.answerTailLocked(p, tb, r, req)
 	if p.lagTimer == nil && !c.closed {
@@ -454,5 +456,33 @@ func (c *Cluster) waitTxnTails(pid int64) {
 	}
 	delete(c.txnParts, pid)
 }
+
+// batchRecords decodes a produce batch's records, numbered from base.
+func batchRecords(raw []byte, base int64) []RecordValue {
+	var b kmsg.RecordBatch
+	if err := b.ReadFrom(raw); err != nil {
+		return nil
+	}
+	data, err := decompressor.Decompress(b.Records, kgo.CompressionCodecType(b.Attributes&0x7))
+	if err != nil {
+		return nil
+	}
+	var out []RecordValue
+	for len(data) > 0 {
+		l, n := binary.Varint(data)
+		if n <= 0 || int(l) > len(data)-n || l < 0 {
+			break
+		}
+		var r kmsg.Record
+		if r.ReadFrom(data[:n+int(l)]) != nil {
+			break
+		}
+		data = data[n+int(l):]
+		out = append(out, RecordValue{Offset: base + int64(r.OffsetDelta), Key: string(r.Key), Value: string(r.Value)})
+	}
+	return out
+}
+
+var decompressor = kgo.DefaultDecompressor()
 
 func cloneIDs(ids []int32) []int32 { return append([]int32(nil), ids...) }

@@ -20,7 +20,7 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 	case kmsg.Metadata:
 		return c.forwardThen(cn, h, frame, c.rewriteMetadata(h))
 	case kmsg.Fetch:
-		return c.forwardThen(cn, h, frame, c.observeFetch(cn, h))
+		return c.forwardThen(cn, h, frame, c.observeFetch(cn, h, body))
 	case kmsg.OffsetCommit, kmsg.TxnOffsetCommit:
 		return c.forwardThen(cn, h, frame, c.observeCommit(cn, h, body))
 	case kmsg.EndTxn:
@@ -230,7 +230,11 @@ func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte
 }
 
 // observeFetch journals the record ranges each connection was served.
-func (c *Cluster) observeFetch(cn *conn, h reqHeader) func([]byte) []byte {
+func (c *Cluster) observeFetch(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
+	readCommitted := false
+	if req, err := decodeRequest(h, body); err == nil {
+		readCommitted = req.(*kmsg.FetchRequest).IsolationLevel == 1
+	}
 	return func(frame []byte) []byte {
 		resp := kmsg.NewPtrFetchResponse()
 		resp.Version = h.version
@@ -249,7 +253,7 @@ func (c *Cluster) observeFetch(cn *conn, h reqHeader) func([]byte) []byte {
 				if !ok || p.ErrorCode != 0 {
 					continue
 				}
-				c.journal.add(Event{Kind: EventFetch, Broker: cn.l.node, Topic: name, Partition: p.Partition, Offset: first, LastOffset: last, Client: h.clientID, Conn: cn.remote})
+				c.journal.add(Event{Kind: EventFetch, Broker: cn.l.node, Topic: name, Partition: p.Partition, Offset: first, LastOffset: last, Client: h.clientID, Conn: cn.remote, ReadCommitted: readCommitted})
 			}
 		}
 		return frame

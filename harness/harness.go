@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -13,7 +14,8 @@ import (
 // fake.Cluster is available on it directly.
 type Cluster struct {
 	*fake.Cluster
-	tb testing.TB
+	tb      testing.TB
+	history *assertions.History
 }
 
 // Start starts a cluster for tb and closes it when the test ends. On
@@ -25,7 +27,7 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 	if err != nil {
 		tb.Fatalf("kafkaemu: starting the cluster: %v", err)
 	}
-	c := &Cluster{Cluster: fc, tb: tb}
+	c := &Cluster{Cluster: fc, tb: tb, history: assertions.NewHistory()}
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			tb.Logf("kafkaemu: cluster seed %d (replay with fake.Seed(%d)); last journal events:\n%s", fc.Seed(), fc.Seed(), fc.JournalTail(40))

@@ -1,0 +1,170 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/seed73168108/kafkaemu/assertions"
+	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Recorder returns assertion hooks that record what one client does into
+// the cluster's client-side History, under name:
+//
+//	cl := c.Client(t, kgo.WithHooks(c.Recorder("producer")))
+func (c *Cluster) Recorder(name string, opts ...assertions.RecorderOpt) *assertions.Recorder {
+	return assertions.NewRecorder(c.history, name, opts...)
+}
+
+// History is the client-side history every Recorder of this cluster fills.
+func (c *Cluster) History() *assertions.History { return c.history }
+
+// BrokerHistory builds a History from the broker's side, for programs
+// whose client cannot be hooked (sarama, kafka-go, Python, Node through
+// the server): what the log stores (read back from every partition), what
+// was appended and acknowledged (including acknowledged writes a failover
+// dropped), what each connection was served by fetch (one consumer per
+// connection, one poll per fetched partition), offset commits and
+// transaction outcomes. A fetch is what was served, not what the client
+// processed, and read_committed clients filter aborted records after the
+// fetch, so G1a is judged only from client-side histories.
+func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
+	tb.Helper()
+	log := c.readLog(tb)
+	h := assertions.NewHistory()
+	type tpo struct {
+		topic string
+		part  int32
+		off   int64
+	}
+	openTxn := map[int64]bool{}
+	for _, e := range c.Journal() {
+		switch e.Kind {
+		case fake.EventAppend:
+			if e.Detail != "" && e.Detail != "un-replicated" {
+				continue // a note about an append, not one
+			}
+			if e.Detail == "un-replicated" && e.Acks == -1 {
+				continue // acknowledged only once replicated: it is in the log then
+			}
+			producer := e.Client
+			if e.Transactional {
+				producer = fmt.Sprint("pid ", e.ProducerID)
+				if !openTxn[e.ProducerID] {
+					openTxn[e.ProducerID] = true
+					h.BeginTxn(producer)
+				}
+			}
+			if len(e.Records) > 0 {
+				for _, r := range e.Records {
+					h.Send(producer, e.Topic, r.Key, r.Value)
+					h.Ack(producer, e.Topic, e.Partition, r.Offset, r.Key, r.Value)
+				}
+				continue
+			}
+			for o := e.Offset; o <= e.LastOffset; o++ {
+				if r, ok := log[tpo{e.Topic, e.Partition, o}]; ok {
+					h.Send(producer, e.Topic, string(r.Key), string(r.Value))
+					h.Ack(producer, e.Topic, e.Partition, o, string(r.Key), string(r.Value))
+				}
+			}
+		case fake.EventTxnEnd:
+			if openTxn[e.ProducerID] {
+				delete(openTxn, e.ProducerID)
+				h.EndTxn(fmt.Sprint("pid ", e.ProducerID), e.Committed)
+			}
+		case fake.EventFetch:
+			var rs []assertions.Record
+			for o := e.Offset; o <= e.LastOffset; o++ {
+				if r, ok := log[tpo{e.Topic, e.Partition, o}]; ok {
+					rs = append(rs, assertions.Record{Topic: e.Topic, Partition: e.Partition, Offset: o, Key: string(r.Key), Value: string(r.Value)})
+				}
+			}
+			h.Poll(e.Conn, "", 0, false, rs)
+		case fake.EventOffsetCommit:
+			if e.Error == "" {
+				h.Commit(e.Group, e.Client, 0, e.Topic, e.Partition, e.Offset)
+			}
+		}
+	}
+	for k, r := range log {
+		h.Stored(k.topic, k.part, k.off, string(r.Key), string(r.Value))
+	}
+	return h
+}
+
+// readLog reads every record of every topic back from the cluster.
+func (c *Cluster) readLog(tb testing.TB) map[struct {
+	topic string
+	part  int32
+	off   int64
+}]*kgo.Record {
+	tb.Helper()
+	type tpo = struct {
+		topic string
+		part  int32
+		off   int64
+	}
+	out := map[tpo]*kgo.Record{}
+	want := map[string]map[int32]kgo.Offset{}
+	ends := map[string]map[int32]int64{}
+	for _, t := range c.Topics() {
+		for p := int32(0); ; p++ {
+			st, err := c.Partition(t, p)
+			if err != nil {
+				break
+			}
+			if st.HighWatermark > st.LogStartOffset {
+				if want[t] == nil {
+					want[t], ends[t] = map[int32]kgo.Offset{}, map[int32]int64{}
+				}
+				want[t][p] = kgo.NewOffset().AtStart()
+				ends[t][p] = st.HighWatermark
+			}
+		}
+	}
+	if len(want) == 0 {
+		return out
+	}
+	cl, err := kgo.NewClient(append(c.ClientDefaults(), kgo.ConsumePartitions(want), kgo.FetchIsolationLevel(kgo.ReadUncommitted()))...)
+	if err != nil {
+		tb.Fatalf("kafkaemu: reading the log back: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Done when every partition's last record is read, or when polls come
+	// back empty: only transaction markers, which clients never see, remain.
+	done := func() bool {
+		for t, ps := range ends {
+			for p, end := range ps {
+				if _, ok := out[tpo{t, p, end - 1}]; !ok {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	for empty := 0; !done() && empty < 3; {
+		pctx, pcancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		fs := cl.PollFetches(pctx)
+		pcancel()
+		if ctx.Err() != nil {
+			tb.Fatalf("kafkaemu: reading the log back: %v", ctx.Err())
+		}
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) {
+			out[tpo{r.Topic, r.Partition, r.Offset}] = r
+			n++
+		})
+		if n == 0 {
+			empty++
+		} else {
+			empty = 0
+		}
+	}
+	return out
+}
