@@ -361,3 +361,54 @@ func TestGroupVerbBadInput(t *testing.T) {
 	}
 	check("Rebalance empty", c.Rebalance(ctx, "g"), `the group has no members`)
 }
+
+func TestSessionTimeoutThroughFrozenConnection(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 2, 3))
+	ctx := ctxT(t, 20*time.Second)
+	victim := startMember(t, c, "g", kgo.ClientID("victim"), kgo.SessionTimeout(300*time.Millisecond), kgo.HeartbeatInterval(50*time.Millisecond))
+	startMember(t, c, "g", kgo.ClientID("survivor"))
+	gi, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return fake.GroupStable(2)(gi) && gi.NumAssigned() == 2 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	victimID := memberIDOf(victim)
+	// Freeze the victim's group traffic: its heartbeats never arrive, its
+	// session runs out, and the coordinator expels it.
+	h, err := c.AddFault(fake.Blackhole(), fake.OnClient("victim"), fake.OnKeys(kmsg.Heartbeat, kmsg.JoinGroup, kmsg.SyncGroup, kmsg.OffsetCommit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
+		return fake.GroupStable(1)(x) && x.NumAssigned() == 2 && x.Epoch > gi.Epoch && x.Members[0].MemberID != victimID
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Thawed, the victim learns it was expelled and rejoins.
+	if err := h.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool { return fake.GroupStable(2)(x) && x.NumAssigned() == 2 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStaticMemberFencedByNewInstance(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 2, 3))
+	ctx := ctxT(t, 20*time.Second)
+	static := []kgo.Opt{kgo.ClientID("old"), kgo.InstanceID("svc-1"), kgo.SessionTimeout(5 * time.Second)}
+	startMember(t, c, "g", static...)
+	if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return fake.GroupStable(1)(gi) && gi.NumAssigned() == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	startMember(t, c, "g", kgo.ClientID("new"), kgo.InstanceID("svc-1"), kgo.SessionTimeout(5*time.Second))
+	waitFor(t, ctx, "the old instance to be fenced", func() bool {
+		for _, e := range c.Journal() {
+			if e.Kind == fake.EventGroup && e.Client == "old" && strings.Contains(e.Error, "FENCED_INSTANCE_ID") {
+				return true
+			}
+		}
+		return false
+	})
+}
