@@ -36,11 +36,19 @@
 // loss Kafka has; waiting acks=all writes fail retriably and a retry to the
 // new leader succeeds, so acks=all with min.insync.replicas=2 loses nothing.
 //
+// Transactions keep Kafka's log order: an EndTxn waits until the
+// partitions its transaction wrote have no un-replicated tail (replication
+// resumed, the lagging followers left the ISR, or a failover dropped the
+// tail), so the commit or abort marker lands after the data. Idempotent
+// and transactional producers keep their guarantees across failover: a
+// retried batch is deduplicated by producer id, epoch and sequence.
+//
 // What is not modelled: unclean election loses only the tail (the replica
-// that takes over is assumed to have the replicated prefix); transaction
-// markers written while a partition has a tail are appended by kfake at
-// the high watermark; kfake itself applies transaction timeouts, retention
-// and compaction to the replicated prefix only.
+// that takes over is assumed to have the replicated prefix); kfake itself
+// applies transaction timeouts, retention and compaction, to the
+// replicated prefix only; a leader isolated by a network Partition stays
+// leader (Kafka's controller would fence it after the broker session
+// timeout; use FailLeader or KillBroker for that).
 //
 // # The wire
 //

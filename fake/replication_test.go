@@ -2,6 +2,7 @@ package fake_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -452,5 +453,116 @@ func TestTxnMarkerWaitsForTail(t *testing.T) {
 		if strings.Contains(e.Detail, "leader had assigned") {
 			t.Errorf("offsets diverged: %v", e)
 		}
+	}
+}
+
+func TestTransactionAcrossFailover(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 1, 3, map[string]string{"min.insync.replicas": "2"}), fake.ReplicaLagMax(10*time.Second))
+	ctx := ctxT(t, 20*time.Second)
+	p := c.Client(t, kgo.DefaultProduceTopic("t"), kgo.TransactionalID("tx"))
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ProduceSync(ctx, kgo.StringRecord("before")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PauseReplication("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.ProduceSync(ctx, kgo.StringRecord("during")).FirstErr() }()
+	waitFor(t, ctx, "the write in the leader's tail", func() bool {
+		st := partition(t, c, "t", 0)
+		return st.LogEndOffset > st.HighWatermark
+	})
+	if _, err := c.FailLeader("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ResumeReplication("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("transactional write across the failover: %v", err)
+	}
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	cl := c.Client(t, kgo.ConsumeTopics("t"), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var got []string
+	for len(got) < 2 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read_committed got %v", got)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	if !slices.Equal(got, []string{"before", "during"}) {
+		t.Errorf("read_committed consumer got %v, want [before during] once each", got)
+	}
+}
+
+func TestCloseReleasesBlockedRequests(t *testing.T) {
+	t.Parallel()
+	c, err := fake.New(fake.Topic("t", 1, 3), fake.ReplicaLagMax(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.DefaultProduceTopic("t"), kgo.RecordRetries(0), kgo.RecordDeliveryTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := ctxT(t, 10*time.Second)
+	if err := p.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PauseReplication("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.ProduceSync(ctx, kgo.StringRecord("waiting")).FirstErr() }()
+	waitFor(t, ctx, "an acks=all write waiting for followers", func() bool {
+		st, err := c.Partition("t", 0)
+		return err == nil && st.LogEndOffset > st.HighWatermark
+	})
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a write waiting for followers succeeded after Close")
+		}
+	case <-ctx.Done():
+		t.Fatal("Close did not release a blocked acks=all request")
+	}
+}
+
+func TestJournalJSONLines(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 1, 3))
+	p := c.Client(t, kgo.DefaultProduceTopic("t"))
+	if err := p.ProduceSync(ctxT(t, 10*time.Second), kgo.StringRecord("x")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := c.WriteJournal(&b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != len(c.Journal()) && len(lines) < 5 {
+		t.Fatalf("%d JSON lines for %d events", len(lines), len(c.Journal()))
+	}
+	var last int64
+	for _, l := range lines {
+		var e fake.Event
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if e.Seq <= last {
+			t.Fatalf("sequence numbers not increasing: %d after %d", e.Seq, last)
+		}
+		last = e.Seq
 	}
 }
