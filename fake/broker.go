@@ -18,18 +18,13 @@ func (c *Cluster) KillBroker(id int32) error {
 	c.topoMu.Lock()
 	defer c.topoMu.Unlock()
 	c.mu.Lock()
-	b := c.brokers[id]
-	switch {
-	case c.closed:
+	b, err := c.brokerLocked("KillBroker", id)
+	if err == nil && !b.up {
+		err = fmt.Errorf("KillBroker(%d): the broker is already down", id)
+	}
+	if err != nil {
 		c.mu.Unlock()
-		return errClosed
-	case b == nil:
-		ids := c.brokerIDsLocked()
-		c.mu.Unlock()
-		return fmt.Errorf("KillBroker(%d): unknown broker (brokers are %v)", id, ids)
-	case !b.up:
-		c.mu.Unlock()
-		return fmt.Errorf("KillBroker(%d): the broker is already down", id)
+		return err
 	}
 	live := 0
 	for _, x := range c.brokers {
@@ -89,18 +84,13 @@ func (c *Cluster) RestartBroker(id int32) error {
 	c.topoMu.Lock()
 	defer c.topoMu.Unlock()
 	c.mu.Lock()
-	b := c.brokers[id]
-	switch {
-	case c.closed:
+	b, err := c.brokerLocked("RestartBroker", id)
+	if err == nil && b.up {
+		err = fmt.Errorf("RestartBroker(%d): the broker is running", id)
+	}
+	if err != nil {
 		c.mu.Unlock()
-		return errClosed
-	case b == nil:
-		ids := c.brokerIDsLocked()
-		c.mu.Unlock()
-		return fmt.Errorf("RestartBroker(%d): unknown broker (brokers are %v)", id, ids)
-	case b.up:
-		c.mu.Unlock()
-		return fmt.Errorf("RestartBroker(%d): the broker is running", id)
+		return err
 	}
 	ln, addr := b.ln, b.addr
 	c.mu.Unlock()
@@ -132,6 +122,19 @@ func (c *Cluster) RestartBroker(id int32) error {
 		c.kickFlush(p) // catches up and re-enters the ISR
 	}
 	return nil
+}
+
+// brokerLocked is broker id, or an error naming verb for a closed cluster
+// or an unknown broker.
+func (c *Cluster) brokerLocked(verb string, id int32) (*brokerState, error) {
+	if c.closed {
+		return nil, errClosed
+	}
+	b := c.brokers[id]
+	if b == nil {
+		return nil, fmt.Errorf("%s(%d): unknown broker (brokers are %v)", verb, id, c.brokerIDsLocked())
+	}
+	return b, nil
 }
 
 // reapplyLeaders points kfake at the model's new leaders and journals them.

@@ -258,11 +258,18 @@ func (c *Cluster) WaitGroup(ctx context.Context, group string, cond func(*kfake.
 }
 
 // GroupStable is a WaitGroup condition: the group is stable with n members
-// (any number for n < 0), and, for n > 0, every partition it consumes is
-// assigned.
+// (any number for n < 0).
 func GroupStable(n int) func(*kfake.GroupInfo) bool {
 	return func(gi *kfake.GroupInfo) bool {
 		return gi != nil && gi.State == "Stable" && (n < 0 || len(gi.Members) == n)
+	}
+}
+
+// GroupSettled is a WaitGroup condition: the group is stable with n
+// members and partitions partitions assigned among them.
+func GroupSettled(n, partitions int) func(*kfake.GroupInfo) bool {
+	return func(gi *kfake.GroupInfo) bool {
+		return GroupStable(n)(gi) && gi.NumAssigned() == partitions
 	}
 }
 

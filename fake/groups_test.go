@@ -79,9 +79,7 @@ func TestRebalanceVerb(t *testing.T) {
 			ctx := ctxT(t, 20*time.Second)
 			a := startMember(t, c, "g", mode.opts...)
 			b := startMember(t, c, "g", mode.opts...)
-			before, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
-				return fake.GroupStable(2)(gi) && gi.NumAssigned() == 4
-			})
+			before, err := c.WaitGroup(ctx, "g", fake.GroupSettled(2, 4))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,9 +128,7 @@ func TestExpireMemberVerb(t *testing.T) {
 			ctx := ctxT(t, 20*time.Second)
 			a := startMember(t, c, "g", mode.opts...)
 			startMember(t, c, "g", mode.opts...)
-			before, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
-				return fake.GroupStable(2)(gi) && gi.NumAssigned() == 4
-			})
+			before, err := c.WaitGroup(ctx, "g", fake.GroupSettled(2, 4))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,9 +164,7 @@ func TestPhantomsShrinkAssignment(t *testing.T) {
 			c := harness.Start(t, fake.Topic("t", 3, 3))
 			ctx := ctxT(t, 20*time.Second)
 			a := startMember(t, c, "g", mode.opts...)
-			if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
-				return fake.GroupStable(1)(gi) && gi.NumAssigned() == 3
-			}); err != nil {
+			if _, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 3)); err != nil {
 				t.Fatal(err)
 			}
 			ids, err := c.JoinPhantom("g", 2)
@@ -197,9 +191,7 @@ func TestPhantomsShrinkAssignment(t *testing.T) {
 			if err := c.LeavePhantom("g", 2); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
-				return fake.GroupStable(1)(gi) && gi.NumAssigned() == 3
-			}); err != nil {
+			if _, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 3)); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -273,7 +265,7 @@ func TestStaleGenerationCommitRefused(t *testing.T) {
 	c := harness.Start(t, fake.Topic("t", 2, 3))
 	ctx := ctxT(t, 20*time.Second)
 	a := startMember(t, c, "g")
-	gi, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return fake.GroupStable(1)(gi) && gi.NumAssigned() == 2 })
+	gi, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +304,7 @@ func TestStaticMemberReturnsWithoutRebalance(t *testing.T) {
 	static := []kgo.Opt{kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.InstanceID("svc-1"), kgo.SessionTimeout(5 * time.Second)}
 	first := c.Client(t, static...)
 	first.PollFetches(ctxT(t, 50*time.Millisecond)) // join
-	gi, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return fake.GroupStable(1)(gi) && gi.NumAssigned() == 2 })
+	gi, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +360,7 @@ func TestSessionTimeoutThroughFrozenConnection(t *testing.T) {
 	ctx := ctxT(t, 20*time.Second)
 	victim := startMember(t, c, "g", kgo.ClientID("victim"), kgo.SessionTimeout(300*time.Millisecond), kgo.HeartbeatInterval(50*time.Millisecond))
 	startMember(t, c, "g", kgo.ClientID("survivor"))
-	gi, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return fake.GroupStable(2)(gi) && gi.NumAssigned() == 2 })
+	gi, err := c.WaitGroup(ctx, "g", fake.GroupSettled(2, 2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +380,7 @@ func TestSessionTimeoutThroughFrozenConnection(t *testing.T) {
 	if err := h.Remove(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool { return fake.GroupStable(2)(x) && x.NumAssigned() == 2 }); err != nil {
+	if _, err := c.WaitGroup(ctx, "g", fake.GroupSettled(2, 2)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -399,7 +391,7 @@ func TestStaticMemberFencedByNewInstance(t *testing.T) {
 	ctx := ctxT(t, 20*time.Second)
 	static := []kgo.Opt{kgo.ClientID("old"), kgo.InstanceID("svc-1"), kgo.SessionTimeout(5 * time.Second)}
 	startMember(t, c, "g", static...)
-	if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool { return fake.GroupStable(1)(gi) && gi.NumAssigned() == 2 }); err != nil {
+	if _, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 2)); err != nil {
 		t.Fatal(err)
 	}
 	startMember(t, c, "g", kgo.ClientID("new"), kgo.InstanceID("svc-1"), kgo.SessionTimeout(5*time.Second))
