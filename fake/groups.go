@@ -23,6 +23,7 @@ type groupTrack struct {
 	protocols  []kmsg.JoinGroupRequestProtocol // a real member's, for phantoms
 	topics     []string                        // the subscription, for phantoms
 	sessionMs  int32                           // a real member's session timeout
+	assignor   *string                         // KIP-848: the server assignor a real member named
 	rebalMs    int32                           // and rebalance timeout
 	phantoms   []*phantom
 }
@@ -57,6 +58,10 @@ func (c *Cluster) noteGroupRequest(req kmsg.Request) {
 		g.consumer = true
 		if len(r.SubscribedTopicNames) > 0 {
 			g.topics = slices.Clone(r.SubscribedTopicNames)
+		}
+		if r.ServerAssignor != nil {
+			a := *r.ServerAssignor
+			g.assignor = &a
 		}
 	}
 }

@@ -380,6 +380,9 @@ func (p *phantom) run848() {
 	c := p.c
 	c.mu.Lock()
 	topics := slices.Clone(c.groups[p.group].topics)
+	// kfake takes the group's assignor from every joining member: a
+	// phantom must name the real members' one or it switches the group's.
+	assignor := c.groups[p.group].assignor
 	c.mu.Unlock()
 	epoch := int32(0)
 	interval := 100 * time.Millisecond
@@ -389,6 +392,7 @@ func (p *phantom) run848() {
 		hr.Group, hr.MemberID, hr.MemberEpoch = p.group, p.memberID, epoch
 		hr.RebalanceTimeoutMillis = 5000
 		hr.SubscribedTopicNames = topics
+		hr.ServerAssignor = assignor
 		hr.Topics = owned
 		if hr.Topics == nil {
 			hr.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{}

@@ -1,0 +1,50 @@
+// Command kafkaemu runs an emulated Kafka cluster outside go test, for
+// suites in other languages: the brokers listen on 127.0.0.1 and an HTTP
+// API on 127.0.0.1 breaks the cluster on purpose.
+//
+//	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
+//
+// HTTP API (POST for faults, GET for state; errors are 4xx with a message):
+//
+//	GET  /brokers                          brokers and their addresses
+//	GET  /partitions?topic=T               leader, replicas, ISR, high watermark per partition
+//	GET  /journal                          every event as JSON lines
+//	POST /fail-leader?topic=T&partition=P
+//	POST /pause-replication?topic=T&partition=P    /resume-replication?...
+//	POST /kill-broker?broker=B             /restart-broker?broker=B
+//	POST /rebalance?group=G                /expire-member?group=G&member=M
+//	POST /move-coordinator?group=G
+//	POST /latency?ms=N[&jitter_ms=N][&broker=B]    returns a fault id
+//	POST /drop-responses?probability=P[&key=produce]   /blackhole?[broker=B]
+//	DELETE /faults/ID                      removes a network fault
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kafkaemu:", err)
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: kafkaemu serve [flags] (kafkaemu serve -h for the flags)")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr, nil)
+	default:
+		return fmt.Errorf("unknown command %q; commands: serve", args[0])
+	}
+}
