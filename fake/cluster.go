@@ -130,6 +130,7 @@ func New(opts ...Option) (*Cluster, error) {
 
 	// Fast group defaults first, so that the caller's kfake options win.
 	kopts := []kfake.Opt{
+		kfake.DefaultNumPartitions(1), // Kafka's num.partitions
 		kfake.GroupMinSessionTimeout(100 * time.Millisecond),
 		kfake.BrokerConfigs(map[string]string{"group.consumer.heartbeat.interval.ms": "100"}),
 	}

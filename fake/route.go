@@ -18,6 +18,9 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 	case kmsg.Produce:
 		return c.routeProduce(cn, h, frame, body)
 	case kmsg.Metadata:
+		if h.version < 4 && c.cfg.autoCreate {
+			c.autoCreateOld(h, body)
+		}
 		return c.forwardThen(cn, h, frame, c.rewriteMetadata(h))
 	case kmsg.Fetch:
 		return c.forwardThen(cn, h, frame, c.observeFetch(cn, h, body))
@@ -43,6 +46,32 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		})
 	}
 	return c.forwardPlain(cn, h, frame)
+}
+
+// autoCreateOld creates the unknown topics a Metadata v0-3 request names:
+// before v4 a request could not say AllowAutoTopicCreation and brokers
+// created topics for it (kafka-python sends v1), but kfake decodes the
+// missing field as false.
+func (c *Cluster) autoCreateOld(h reqHeader, body []byte) {
+	kreq, err := decodeRequest(h, body)
+	if err != nil {
+		return
+	}
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.Version = 4
+	req.TimeoutMillis = 5000
+	c.mu.Lock()
+	for _, t := range kreq.(*kmsg.MetadataRequest).Topics {
+		if t.Topic != nil && c.topics[*t.Topic] == nil {
+			rt := kmsg.NewCreateTopicsRequestTopic()
+			rt.Topic, rt.NumPartitions, rt.ReplicationFactor = *t.Topic, -1, -1
+			req.Topics = append(req.Topics, rt)
+		}
+	}
+	c.mu.Unlock()
+	if len(req.Topics) > 0 {
+		_, _ = c.requestController(req) // an existing topic answers TOPIC_ALREADY_EXISTS
+	}
 }
 
 // toController answers a topic admin request on any broker by passing it

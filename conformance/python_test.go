@@ -1,0 +1,59 @@
+package conformance
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/harness"
+)
+
+// python is Debian's python3 with python3-kafka and python3-confluent-kafka
+// (CI installs them and sets KAFKAEMU_REQUIRE_PYTHON).
+func python(t *testing.T, module string) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import "+module).Run(); err != nil {
+		if os.Getenv("KAFKAEMU_REQUIRE_PYTHON") != "" {
+			t.Fatalf("%s cannot import %s (apt-get install python3-kafka python3-confluent-kafka): %v", py, module, err)
+		}
+		t.Skipf("python module %s not installed", module)
+	}
+	return py
+}
+
+// The seeds' Python programs run unchanged against kafkaemu, only pointed
+// at its address; the topics are auto-created as on a default Kafka.
+func TestSeedsKafkaPython(t *testing.T) {
+	py := python(t, "kafka")
+	c := harness.Start(t, fake.AutoCreateTopics())
+	out, err := exec.CommandContext(t.Context(), py, "python/seeds_greetings.py", c.Addrs()[0], "10").CombinedOutput()
+	if err != nil {
+		t.Fatalf("kafka-python: %v\n%s", err, out)
+	}
+	for i := 0; i < 10; i++ {
+		if want := fmt.Sprintf("value=Greeting #%d", i); !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if gi := c.Kfake().GroupInfo("group1"); gi == nil || len(gi.Commits["greetings"]) == 0 {
+		t.Errorf("group1 committed nothing: %+v", gi)
+	}
+}
+
+func TestSeedsConfluentKafka(t *testing.T) {
+	py := python(t, "confluent_kafka")
+	c := harness.Start(t, fake.AutoCreateTopics())
+	out, err := exec.CommandContext(t.Context(), py, "python/seeds_confluent.py", strings.Join(c.Addrs(), ","), "10").CombinedOutput()
+	if err != nil {
+		t.Fatalf("confluent_kafka: %v\n%s", err, out)
+	}
+	for i := 0; i < 10; i++ {
+		if want := fmt.Sprintf("value-%d", i); !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
