@@ -17,16 +17,16 @@ func (r Report) report() Report   { return r }
 
 // The anomalies each delivery guarantee forbids.
 var (
-	// AtMostOnce forbids delivering a write twice: duplicate,
-	// redelivered, and the reads that break isolation (G1a,
+	// AtMostOnceForbids: delivering a write twice (duplicate,
+	// redelivered) and the reads that break isolation (G1a,
 	// precommitted-read). Writes may be lost.
-	atMostOnce = []Anomaly{Duplicate, Redelivered, G1a, PrecommittedRead}
-	// AtLeastOnce forbids losing a write: lost-write, unseen, poll-skip.
+	AtMostOnceForbids = []Anomaly{Duplicate, Redelivered, G1a, PrecommittedRead}
+	// AtLeastOnceForbids: losing a write (lost-write, unseen, poll-skip).
 	// Writes may be delivered more than once.
-	atLeastOnce = []Anomaly{LostWrite, Unseen, PollSkip, IntPollSkip}
-	// ExactlyOnce forbids both, and any read that is out of order or
+	AtLeastOnceForbids = []Anomaly{LostWrite, Unseen, PollSkip, IntPollSkip}
+	// ExactlyOnceForbids: both, and any read that is out of order or
 	// inconsistent.
-	exactlyOnce = []Anomaly{LostWrite, Unseen, Duplicate, Redelivered, InconsistentOffsets, G1a, PrecommittedRead,
+	ExactlyOnceForbids = []Anomaly{LostWrite, Unseen, Duplicate, Redelivered, InconsistentOffsets, G1a, PrecommittedRead,
 		PollSkip, NonmonotonicPoll, IntPollSkip, IntNonmonotonicPoll}
 )
 
@@ -93,13 +93,13 @@ func forbid(t assert.TestingT, name string, s Subject, kinds []Anomaly, msgAndAr
 // AtMostOnce asserts that no write was delivered twice: no duplicate,
 // redelivered, G1a or precommitted-read. Losing writes is allowed.
 func AtMostOnce(t assert.TestingT, s Subject, msgAndArgs ...any) bool {
-	return forbid(t, "at-most-once", s, atMostOnce, msgAndArgs...)
+	return forbid(t, "at-most-once", s, AtMostOnceForbids, msgAndArgs...)
 }
 
 // AtLeastOnce asserts that no acknowledged write was lost: no lost-write,
 // unseen, poll-skip or int-poll-skip. Delivering twice is allowed.
 func AtLeastOnce(t assert.TestingT, s Subject, msgAndArgs ...any) bool {
-	return forbid(t, "at-least-once", s, atLeastOnce, msgAndArgs...)
+	return forbid(t, "at-least-once", s, AtLeastOnceForbids, msgAndArgs...)
 }
 
 // ExactlyOnce asserts both: every acknowledged write was consumed once by
@@ -107,7 +107,7 @@ func AtLeastOnce(t assert.TestingT, s Subject, msgAndArgs ...any) bool {
 // records. It forbids lost-write, unseen, duplicate, redelivered,
 // inconsistent-offsets, G1a, precommitted-read and the poll anomalies.
 func ExactlyOnce(t assert.TestingT, s Subject, msgAndArgs ...any) bool {
-	return forbid(t, "exactly-once", s, exactlyOnce, msgAndArgs...)
+	return forbid(t, "exactly-once", s, ExactlyOnceForbids, msgAndArgs...)
 }
 
 // NoLostWrites asserts there is no lost-write.
