@@ -25,18 +25,19 @@ type Cluster struct {
 	journal journal
 	net     netLayer
 
-	mu         sync.Mutex
-	cond       *sync.Cond // broadcast when in-flight produces finish
-	rng        *rand.Rand
-	brokers    map[int32]*brokerState
-	topics     map[string]*topicState
-	topicIDs   map[[16]byte]string
-	groups     map[string]*groupTrack
-	txnParts   map[int64]map[*partitionState]bool // producer id -> partitions its open transaction wrote
-	listening  int32                              // the broker id the next ListenFn call is for
-	controller int32                              // kfake's controller, which alone creates and deletes topics
-	coordKeys  map[string]bool                    // group and transactional ids clients looked up
-	closed     bool
+	mu          sync.Mutex
+	cond        *sync.Cond // broadcast when in-flight produces finish
+	rng         *rand.Rand
+	brokers     map[int32]*brokerState
+	topics      map[string]*topicState
+	topicIDs    map[[16]byte]string
+	groups      map[string]*groupTrack
+	staticJoins map[string][]kmsg.JoinGroupRequestProtocol // group + instance id -> its last protocols
+	txnParts    map[int64]map[*partitionState]bool         // producer id -> partitions its open transaction wrote
+	listening   int32                                      // the broker id the next ListenFn call is for
+	controller  int32                                      // kfake's controller, which alone creates and deletes topics
+	coordKeys   map[string]bool                            // group and transactional ids clients looked up
+	closed      bool
 
 	topoMu sync.Mutex // one broker crash or restart at a time
 	syncMu sync.Mutex // one topic sync at a time
@@ -114,15 +115,16 @@ func New(opts ...Option) (*Cluster, error) {
 		cfg.seed = rand.Int64()
 	}
 	c := &Cluster{
-		cfg:       cfg,
-		seed:      cfg.seed,
-		rng:       rand.New(rand.NewPCG(uint64(cfg.seed), 0x6b61666b61656d75)),
-		brokers:   make(map[int32]*brokerState),
-		topics:    make(map[string]*topicState),
-		topicIDs:  make(map[[16]byte]string),
-		coordKeys: make(map[string]bool),
-		txnParts:  make(map[int64]map[*partitionState]bool),
-		groups:    make(map[string]*groupTrack),
+		cfg:         cfg,
+		seed:        cfg.seed,
+		rng:         rand.New(rand.NewPCG(uint64(cfg.seed), 0x6b61666b61656d75)),
+		brokers:     make(map[int32]*brokerState),
+		topics:      make(map[string]*topicState),
+		topicIDs:    make(map[[16]byte]string),
+		coordKeys:   make(map[string]bool),
+		txnParts:    make(map[int64]map[*partitionState]bool),
+		groups:      make(map[string]*groupTrack),
+		staticJoins: make(map[string][]kmsg.JoinGroupRequestProtocol),
 	}
 	c.cond = sync.NewCond(&c.mu)
 	c.controller = -1

@@ -3,6 +3,7 @@ package fake
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -224,6 +225,12 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 	for _, p := range kicks {
 		c.kickFlush(p)
 	}
+	// An acks=0 producer never reads an answer, so Kafka closes the
+	// connection when a write fails: the client then refreshes metadata
+	// and finds the new leader.
+	if req.Acks == 0 && slices.ContainsFunc(pr.local, func(r *partResult) bool { return r.errCode != 0 }) {
+		return false
+	}
 	if pr.slot != nil && !cn.respond(pr.slot) {
 		return false
 	}
@@ -262,6 +269,9 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 		if decErr == nil {
 			c.journalAppendsLocked(node, h, req, resp)
 			pr.kresp = resp
+			if req.Acks == 0 && produceFailed(resp) {
+				go cn.Close() // as above: how an acks=0 client learns of an error
+			}
 		}
 		if pr.slot != nil {
 			if allDirect {
@@ -273,6 +283,17 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 		return []byte(nil)
 	}
 	return cn.forward(frame, ks)
+}
+
+func produceFailed(resp *kmsg.ProduceResponse) bool {
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *Cluster) forwardPlain(cn *conn, h reqHeader, frame []byte) bool {

@@ -31,7 +31,10 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 			c.waitTxnTails(req.(*kmsg.EndTxnRequest).ProducerID)
 		}
 		return c.forwardThen(cn, h, frame, c.observeEndTxn(cn, h, body))
-	case kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.LeaveGroup, kmsg.ConsumerGroupHeartbeat:
+	case kmsg.JoinGroup:
+		frame = c.staticRejoin(h, frame, body)
+		return c.forwardThen(cn, h, frame, c.observeGroup(cn, h, body))
+	case kmsg.SyncGroup, kmsg.Heartbeat, kmsg.LeaveGroup, kmsg.ConsumerGroupHeartbeat:
 		return c.forwardThen(cn, h, frame, c.observeGroup(cn, h, body))
 	case kmsg.CreateTopics, kmsg.DeleteTopics, kmsg.CreatePartitions:
 		return c.toController(cn, h, body)
@@ -72,6 +75,38 @@ func (c *Cluster) autoCreateOld(h reqHeader, body []byte) {
 	if len(req.Topics) > 0 {
 		_, _ = c.requestController(req) // an existing topic answers TOPIC_ALREADY_EXISTS
 	}
+}
+
+// staticRejoin keeps a restarted static member from rebalancing its group.
+// Kafka (KIP-345) hands a static member that rejoins with the same
+// protocols its old assignment without a rebalance; kfake compares the
+// protocol metadata byte for byte, and a restarted client's metadata
+// differs (it knows no generation or owned partitions yet). So a rejoin
+// of a known group.instance.id with the same protocol names carries the
+// instance's previous metadata.
+func (c *Cluster) staticRejoin(h reqHeader, frame, body []byte) []byte {
+	kreq, err := decodeRequest(h, body)
+	if err != nil {
+		return frame
+	}
+	req := kreq.(*kmsg.JoinGroupRequest)
+	if req.InstanceID == nil {
+		return frame
+	}
+	key := req.Group + "\x00" + *req.InstanceID
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev, known := c.staticJoins[key]
+	if req.MemberID != "" || !known || !sameProtocolNames(prev, req.Protocols) {
+		c.staticJoins[key] = slices.Clone(req.Protocols)
+		return frame
+	}
+	req.Protocols = prev
+	return encodeRequest(h, req)
+}
+
+func sameProtocolNames(a, b []kmsg.JoinGroupRequestProtocol) bool {
+	return slices.EqualFunc(a, b, func(x, y kmsg.JoinGroupRequestProtocol) bool { return x.Name == y.Name })
 }
 
 // toController answers a topic admin request on any broker by passing it

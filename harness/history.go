@@ -1,8 +1,10 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -94,6 +96,20 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 		h.Stored(k.topic, k.part, k.off, string(r.Key), string(r.Value))
 	}
 	return h
+}
+
+// ReadLog reads back every record the cluster stores (read_uncommitted,
+// from each partition's log start), in topic, partition, offset order.
+func (c *Cluster) ReadLog(tb testing.TB) []*kgo.Record {
+	tb.Helper()
+	var out []*kgo.Record
+	for _, r := range c.readLog(tb) {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *kgo.Record) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
+	})
+	return out
 }
 
 // readLog reads every record of every topic back from the cluster.

@@ -166,6 +166,7 @@ func TestTransactionalPipelineExactlyOnceAcrossRebalance(t *testing.T) {
 			}
 			rebalanced = true
 		}
+		c.History().EndingTxn("pipeline")
 		committed, err := sess.End(ctx, kgo.TryCommit)
 		c.History().EndTxn("pipeline", committed && err == nil)
 		if err != nil {
