@@ -45,9 +45,10 @@ const (
 	// Kafka allows other producers to interleave, so this flags
 	// concurrent writers to a partition a transaction assumed it owned.
 	IntSendSkip Anomaly = "int-send-skip"
-	// G1a (aborted read): a read_committed consumer saw a record of an
-	// aborted transaction. Usually isolation.level=read_uncommitted or a
-	// client that does not filter aborted records.
+	// G1a (aborted read): a consumer saw a record of an aborted
+	// transaction. A read_uncommitted consumer does by design (the finding
+	// says which isolation level); for read_committed it is a broken
+	// guarantee, usually a client that does not filter aborted records.
 	G1a Anomaly = "G1a"
 	// PrecommittedRead: a read_committed consumer saw a transactional
 	// record before its transaction committed.
@@ -179,6 +180,15 @@ type txnState struct {
 	ended     bool
 	committed bool
 	endSeq    int64
+	endingSeq int64 // when the producer asked to end it, if recorded
+}
+
+// before reports whether seq comes before the transaction's end began.
+func (st *txnState) before(seq int64) bool {
+	if st.endingSeq > 0 {
+		return seq < st.endingSeq
+	}
+	return !st.ended || seq < st.endSeq
 }
 
 // Check finds every anomaly in h.
@@ -207,6 +217,7 @@ func check(evs []Event, cfg checkConfig) Report {
 	stored := map[tp]bool{} // partitions with a broker-side view
 	storedVals := map[tpv]bool{}
 	var acks, polls []*Event
+	var ackSends []int64 // the send each ack answers, aligned with acks
 
 	// Values are interned once per event; what we know of each lives in
 	// vals, so the hot loop does one map lookup per event.
@@ -258,6 +269,7 @@ func check(evs []Event, cfg checkConfig) Report {
 			if v.sendSeq == 0 {
 				v.sendSeq = e.Seq
 			}
+			v.lastSend = e.Seq
 			if e.Txn != 0 {
 				v.txn = e.Txn
 			}
@@ -268,7 +280,10 @@ func check(evs []Event, cfg checkConfig) Report {
 			}
 			v.ackSeq = e.Seq
 			acks = append(acks, e)
-			note(e, v, "acknowledged", false, e.Txn)
+			ackSends = append(ackSends, v.lastSend)
+			if e.Offset >= 0 {
+				note(e, v, "acknowledged", false, e.Txn)
+			}
 		case OpStored:
 			stored[tp{e.Topic, e.Partition}] = true
 			storedVals[tpv{tp{e.Topic, e.Partition}, e.Value}] = true
@@ -281,17 +296,13 @@ func check(evs []Event, cfg checkConfig) Report {
 			if o, ok := maxPolled[k.tp]; !ok || e.Offset > o {
 				maxPolled[k.tp] = e.Offset
 			}
-			g := e.Group
-			if g == "" {
-				g = e.Consumer
-			}
 			v.polled = true
-			if v.poll(g) == 2 {
-				add(Finding{Anomaly: Redelivered, Topic: e.Topic, Partition: e.Partition, Offset: e.Offset, Key: e.Key, Value: e.Value, Who: e.Consumer, Generation: e.Generation, Seq: e.Seq,
-					Detail: fmt.Sprintf("group %s polled it again", g)})
-			}
 		case OpBegin:
 			txns[e.Txn] = &txnState{}
+		case OpEnding:
+			if st := txns[e.Txn]; st != nil && st.endingSeq == 0 {
+				st.endingSeq = e.Seq
+			}
 		case OpCommitT, OpAbort:
 			st := txns[e.Txn]
 			if st == nil {
@@ -311,10 +322,6 @@ func check(evs []Event, cfg checkConfig) Report {
 	abortedTxn := func(t int64) bool {
 		st := txns[t]
 		return t != 0 && st != nil && st.ended && !st.committed
-	}
-	aborted := func(tv topicValue) bool {
-		i, ok := vidx[tv]
-		return ok && abortedTxn(vals[i].txn)
 	}
 
 	// Log duplicates: one value at two offsets, not counting copies that
@@ -337,6 +344,36 @@ func check(evs []Event, cfg checkConfig) Report {
 		}
 	}
 
+	abortedAt := func(k tpo) bool { return abortedTxn(offsets[k].txn) }
+
+	// Reads of transactional records, and redeliveries: a group polling a
+	// value again, not counting copies an aborted transaction wrote.
+	for _, p := range polls {
+		k := tpo{tp{p.Topic, p.Partition}, p.Offset}
+		t := offsets[k].txn
+		if t == 0 {
+			t = info(p).txn
+		}
+		if st := txns[t]; t != 0 && st != nil && st.ended && !st.committed {
+			iso := "read_uncommitted"
+			if p.ReadCommitted {
+				iso = "read_committed"
+			}
+			add(Finding{Anomaly: G1a, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq, Detail: iso + " consumer saw an aborted record"})
+			continue
+		} else if p.ReadCommitted && t != 0 && (st == nil || st.before(p.Seq)) {
+			add(Finding{Anomaly: PrecommittedRead, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq, Detail: "read_committed consumer saw it before its transaction committed"})
+		}
+		g := p.Group
+		if g == "" {
+			g = p.Consumer
+		}
+		if info(p).poll(g) == 2 {
+			add(Finding{Anomaly: Redelivered, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq,
+				Detail: fmt.Sprintf("group %s polled it again", g)})
+		}
+	}
+
 	// The latest acknowledgement among the writes read in each partition:
 	// a write acknowledged before it and never read was read past.
 	lastReadAck := map[tp]int64{}
@@ -355,10 +392,14 @@ func check(evs []Event, cfg checkConfig) Report {
 		k := tp{a.Topic, a.Partition}
 		if !ai.polled {
 			o, ok := maxPolled[k]
-			readPast := (ok && o > a.Offset) || lastReadAck[k] > a.Seq
+			readPast := (a.Offset >= 0 && ok && o > a.Offset) || lastReadAck[k] > a.Seq
 			notStored := stored[k] && !storedVals[tpv{k, a.Value}]
-			at := offsets[tpo{k, a.Offset}]
-			now, read := at.read, at.hasRead
+			var now string
+			var read bool
+			if a.Offset >= 0 {
+				at := offsets[tpo{k, a.Offset}]
+				now, read = at.read, at.hasRead
+			}
 			if readPast || notStored || (read && now != a.Value) {
 				detail := "acknowledged, never read, and consumers read past it"
 				switch {
@@ -385,28 +426,18 @@ func check(evs []Event, cfg checkConfig) Report {
 		}
 	}
 
-	// Reads of transactional records.
-	for _, p := range polls {
-		if !p.ReadCommitted {
-			continue
-		}
-		t := info(p).txn
-		if t == 0 {
-			continue
-		}
-		st := txns[t]
-		switch {
-		case st != nil && st.ended && !st.committed:
-			add(Finding{Anomaly: G1a, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq, Detail: "read_committed consumer saw an aborted record"})
-		case st == nil || !st.ended || st.endSeq > p.Seq:
-			add(Finding{Anomaly: PrecommittedRead, Topic: p.Topic, Partition: p.Partition, Offset: p.Offset, Key: p.Key, Value: p.Value, Who: p.Consumer, Generation: p.Generation, Seq: p.Seq, Detail: "read_committed consumer saw it before its transaction committed"})
-		}
-	}
-
 	readAt := func(k tpo) (string, bool) { o := offsets[k]; return o.read, o.hasRead }
 	seenAt := func(k tpo) (string, bool) { o, ok := offsets[k]; return o.first, ok }
-	checkPolls(polls, readAt, aborted, add)
-	checkSends(acks, sendSeq, seenAt, add)
+	checkPolls(polls, readAt, abortedAt, add)
+	var committedAcks []*Event
+	var committedSends []int64
+	for i, a := range acks {
+		if !abortedTxn(a.Txn) && a.Offset >= 0 {
+			committedAcks = append(committedAcks, a)
+			committedSends = append(committedSends, ackSends[i])
+		}
+	}
+	checkSends(committedAcks, committedSends, seenAt, add)
 	checkKeyOrder(acks, polls, sendSeq, add)
 
 	for a := range r.Findings {
@@ -421,7 +452,7 @@ type pollKey struct {
 	tp
 }
 
-func checkPolls(polls []*Event, readAt func(tpo) (string, bool), aborted func(topicValue) bool, add func(Finding)) {
+func checkPolls(polls []*Event, readAt func(tpo) (string, bool), abortedAt func(tpo) bool, add func(Finding)) {
 	last := make(map[pollKey]*Event, len(polls)/8)
 	for _, p := range polls {
 		k := pollKey{p.Consumer, p.Generation, tp{p.Topic, p.Partition}}
@@ -442,7 +473,7 @@ func checkPolls(polls []*Event, readAt func(tpo) (string, bool), aborted func(to
 		case p.Offset > prev.Offset+1:
 			var skipped []int64
 			for o := prev.Offset + 1; o < p.Offset && len(skipped) < 1000; o++ {
-				if v, ok := readAt(tpo{k.tp, o}); ok && !(p.ReadCommitted && aborted(topicValue{p.Topic, v})) {
+				if _, ok := readAt(tpo{k.tp, o}); ok && !(p.ReadCommitted && abortedAt(tpo{k.tp, o})) {
 					skipped = append(skipped, o)
 				}
 			}
@@ -464,17 +495,18 @@ type sendKey struct {
 	tp
 }
 
-func checkSends(acks []*Event, sendSeq func(*Event) int64, seenAt func(tpo) (string, bool), add func(Finding)) {
-	byProducer := map[sendKey][]*Event{}
-	for _, a := range acks {
+func checkSends(acks []*Event, sends []int64, seenAt func(tpo) (string, bool), add func(Finding)) {
+	byProducer := map[sendKey][]int{}
+	for i, a := range acks {
 		k := sendKey{a.Producer, tp{a.Topic, a.Partition}}
-		byProducer[k] = append(byProducer[k], a)
+		byProducer[k] = append(byProducer[k], i)
 	}
-	for k, as := range byProducer {
+	for k, is := range byProducer {
 		// In send order; acks mostly arrive in it already.
-		seqs := make([]int64, len(as))
-		for i, a := range as {
-			seqs[i] = sendSeq(a)
+		as := make([]*Event, len(is))
+		seqs := make([]int64, len(is))
+		for j, i := range is {
+			as[j], seqs[j] = acks[i], sends[i]
 		}
 		if !slices.IsSorted(seqs) {
 			idx := make([]int, len(as))
@@ -572,7 +604,8 @@ type valueInfo struct {
 	seen            bool
 	first           tpo   // the first offset it was seen at
 	also            []tpo // other offsets it was seen at
-	sendSeq, ackSeq int64 // when it was sent and acknowledged
+	sendSeq, ackSeq int64 // when it was first sent and acknowledged
+	lastSend        int64 // when it was last sent
 	txn             int64 // its transaction
 	polled          bool
 	group0          groupPolls   // the first group that polled it

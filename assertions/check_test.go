@@ -104,7 +104,7 @@ func TestAnomalies(t *testing.T) {
 			h.EndTxn("tx", false)
 			h.Poll("c", "g", 1, true, []Record{{"t", 0, 2, "", "aborted"}})
 			h.Poll("r", "g2", 1, false, []Record{{"t", 0, 2, "", "aborted"}})
-		}, map[Anomaly]int{G1a: 1}},
+		}, map[Anomaly]int{G1a: 2}},
 		{"precommitted-read", func(h *History) {
 			h.BeginTxn("tx")
 			h.Send("tx", "t", "", "early")

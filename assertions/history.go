@@ -16,6 +16,7 @@ const (
 	OpPoll    Op = "poll"    // a consumer received the record at Partition/Offset
 	OpCommit  Op = "commit"  // a group committed Offset (the next offset to read)
 	OpBegin   Op = "txn-begin"
+	OpEnding  Op = "txn-ending" // the producer asked to end its transaction
 	OpCommitT Op = "txn-commit"
 	OpAbort   Op = "txn-abort"
 	OpAssign  Op = "assign" // a consumer was assigned Partition
@@ -98,7 +99,8 @@ func (h *History) Send(producer, topic, key, value string) {
 	h.add(Event{Op: OpSend, Producer: producer, Topic: topic, Key: key, Value: value})
 }
 
-// Ack records that the broker acknowledged the record at partition/offset.
+// Ack records that the broker acknowledged the record at partition/offset;
+// offset is -1 when the producer learns none (acks=0).
 func (h *History) Ack(producer, topic string, partition int32, offset int64, key, value string) {
 	h.add(Event{Op: OpAck, Producer: producer, Topic: topic, Partition: partition, Offset: offset, Key: key, Value: value})
 }
@@ -155,6 +157,16 @@ func (h *History) BeginTxn(producer string) {
 	n := h.txns
 	h.mu.Unlock()
 	h.add(Event{Op: OpBegin, Producer: producer, Txn: n})
+}
+
+// EndingTxn records that producer is ending its open transaction (the
+// EndTxn request is on its way): from here on a read of the transaction's
+// records is not precommitted, since the commit may land any moment.
+func (h *History) EndingTxn(producer string) {
+	h.mu.Lock()
+	n := h.txn[producer]
+	h.mu.Unlock()
+	h.add(Event{Op: OpEnding, Producer: producer, Txn: n})
 }
 
 // EndTxn records that producer's open transaction committed or aborted.

@@ -24,6 +24,7 @@ type Recorder struct {
 	cl       *kgo.Client
 	group    string
 	readComm bool
+	noAcks   bool // acks=0: the client learns no offsets
 }
 
 // RecorderOpt configures a Recorder.
@@ -70,6 +71,9 @@ func (r *Recorder) OnNewClient(cl *kgo.Client) {
 	if lvl, ok := cl.OptValue(kgo.FetchIsolationLevel).(kgo.IsolationLevel); ok {
 		r.readComm = lvl == kgo.ReadCommitted()
 	}
+	if acks, ok := cl.OptValue(kgo.RequiredAcks).(kgo.Acks); ok {
+		r.noAcks = acks == kgo.NoAck()
+	}
 }
 
 // OnProduceRecordBuffered implements kgo.HookProduceRecordBuffered.
@@ -82,7 +86,13 @@ func (r *Recorder) OnProduceRecordUnbuffered(rec *kgo.Record, err error) {
 	id := r.valueID(rec)
 	switch {
 	case err == nil:
-		r.h.Ack(r.name, rec.Topic, rec.Partition, rec.Offset, string(rec.Key), id)
+		r.mu.Lock()
+		off := rec.Offset
+		if r.noAcks {
+			off = -1 // acks=0: the broker never said where it wrote
+		}
+		r.mu.Unlock()
+		r.h.Ack(r.name, rec.Topic, rec.Partition, off, string(rec.Key), id)
 	case uncertain(err):
 		r.h.Unknown(r.name, rec.Topic, string(rec.Key), id, err)
 	default:
@@ -126,6 +136,7 @@ func (r *Recorder) BeginTxn(cl *kgo.Client) error {
 // EndTransaction ends cl's transaction and records how it ended (an
 // attempted commit that failed is recorded as an abort).
 func (r *Recorder) EndTransaction(ctx context.Context, cl *kgo.Client, commit kgo.TransactionEndTry) error {
+	r.h.EndingTxn(r.name)
 	err := cl.EndTransaction(ctx, commit)
 	r.h.EndTxn(r.name, bool(commit) && err == nil)
 	return err
