@@ -1,9 +1,9 @@
-// Package scenarios parses scenario files: table-driven chaos tests in YAML
-// that give a cluster, its topics, a workload, a timeline of faults and the
-// delivery semantics expected. A runner executes them against the
-// emulator; this package only reads and validates them, keeping the
-// position of every element so that runtime errors can point at the file
-// too. REFERENCE.md is the full reference, with tables and examples;
+// Package scenarios parses and runs scenario files: table-driven chaos
+// tests in YAML that give a cluster, its topics, a workload, a timeline of
+// faults and the delivery semantics expected. Run, RunDir and RunScenario
+// execute them in go test against a harness cluster with real franz-go
+// clients and judge them with the assertions checker; the parser keeps the
+// position of every element so that runtime errors point at the file too. REFERENCE.md is the full reference, with tables and examples;
 // library/ holds worked scenarios, each starting with a "# Teaches:"
 // comment.
 //
@@ -23,6 +23,8 @@
 //	  - delivery: at-most-once
 //
 // # API
+//
+//	func TestScenarios(t *testing.T) { scenarios.RunDir(t, "testdata/scenarios") }
 //
 // Parse parses bytes, Load a file, LoadDir every *.yaml and *.yml file of a
 // directory in name order. A *Scenario has its defaults filled in, durations
