@@ -532,19 +532,15 @@ func (r *run) closeClient(name string, cl *kgo.Client) {
 	cl.Close()
 }
 
-func (r *run) wasRestarted(name string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := r.restarting[name]
-	delete(r.restarting, name)
-	return ok
-}
+func (r *run) wasRestarted(name string) bool { return r.take(r.restarting, name) }
+func (r *run) wasCrashed(name string) bool   { return r.take(r.crashing, name) }
 
-func (r *run) wasCrashed(name string) bool {
+// take removes name from set and reports whether it was there.
+func (r *run) take(set map[string]struct{}, name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, ok := r.crashing[name]
-	delete(r.crashing, name)
+	_, ok := set[name]
+	delete(set, name)
 	return ok
 }
 
