@@ -165,7 +165,7 @@ func (c *Cluster) readLog(tb testing.TB) map[struct {
 		return true
 	}
 	for empty := 0; !done() && empty < 3; {
-		pctx, pcancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		pctx, pcancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		fs := cl.PollFetches(pctx)
 		pcancel()
 		if ctx.Err() != nil {

@@ -226,7 +226,7 @@ func (r *run) settle() {
 	if len(r.s.Workload.Consumers)+len(r.s.Workload.Pipelines) == 0 {
 		return
 	}
-	quiet := 500 * time.Millisecond
+	quiet := 250 * time.Millisecond
 	last, lastChange := -1, time.Now()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
