@@ -3,6 +3,7 @@
 // API on 127.0.0.1 breaks the cluster on purpose.
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
+//	kafkaemu run scenarios/library/*.yaml    # scenario files, outside go test
 //
 // HTTP API (POST for faults, GET for state; errors are 4xx with a message):
 //
@@ -39,12 +40,14 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: kafkaemu serve [flags] (kafkaemu serve -h for the flags)")
+		return fmt.Errorf("usage: kafkaemu serve [flags] | kafkaemu run [-seed N] FILE...")
 	}
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, nil)
+	case "run":
+		return runFiles(args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve", args[0])
+		return fmt.Errorf("unknown command %q; commands: serve, run", args[0])
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,36 @@ func TestServeBadFlags(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"nope"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `unknown command "nope"`) {
 		t.Errorf("unknown command: %v", err)
+	}
+}
+
+func TestRunScenarioFiles(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"run", "../../scenarios/library/acks1-leader-loss.yaml", "../../scenarios/library/retries-idempotent-no-duplicates.yaml"}, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if got := out.String(); strings.Count(got, "PASS ") != 2 {
+		t.Errorf("output:\n%s", got)
+	}
+	// A scenario that cannot pass reports FAIL, the reason and the seed.
+	bad := t.TempDir() + "/bad.yaml"
+	lib, err := os.ReadFile("../../scenarios/library/acks1-leader-loss.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, _ := strings.Cut(string(lib), "expect:")
+	text = strings.Replace(text, "name: acks1-leader-loss", "name: no-loss-expected", 1)
+	if err := os.WriteFile(bad, []byte(text+"expect:\n  - lost-write: 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"run", bad}, &out, io.Discard)
+	if err == nil || !strings.Contains(out.String(), "FAIL no-loss-expected") || !strings.Contains(out.String(), "expected lost-write == 0") || !strings.Contains(out.String(), "KAFKAEMU_SEED=") {
+		t.Errorf("err %v, output:\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"run", "nope.yaml"}, &out, io.Discard); err == nil || !strings.Contains(out.String(), "nope.yaml") {
+		t.Errorf("missing file: %v %s", err, out.String())
 	}
 }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed73168108/kafkaemu/scenarios"
+)
+
+// runFiles runs scenario files outside go test and reports each one.
+func runFiles(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := fs.Int64("seed", 0, "replay every scenario with this seed (as KAFKAEMU_SEED)")
+	verbose := fs.Bool("v", false, "print each scenario's log even when it passes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("usage: kafkaemu run [-seed N] [-v] FILE...")
+	}
+	if *seed != 0 {
+		os.Setenv(scenarios.SeedEnv, strconv.FormatInt(*seed, 10))
+		defer os.Unsetenv(scenarios.SeedEnv)
+	}
+	failed := 0
+	for _, path := range fs.Args() {
+		s, err := scenarios.Load(path)
+		if err != nil {
+			fmt.Fprintln(stdout, err)
+			failed++
+			continue
+		}
+		start := time.Now()
+		tb := &cliTB{name: s.Name}
+		tb.run(func() { scenarios.RunScenario(tb, s) })
+		status := "PASS"
+		if tb.failed {
+			status = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(stdout, "%s %s (%s) %.2fs\n", status, s.Name, path, time.Since(start).Seconds())
+		if tb.failed || *verbose {
+			for _, l := range tb.logs {
+				fmt.Fprintln(stdout, "    "+strings.ReplaceAll(l, "\n", "\n    "))
+			}
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d scenarios failed", failed, fs.NArg())
+	}
+	return nil
+}
+
+// cliTB is the part of testing.TB that a scenario run uses, for running
+// scenarios outside go test. Fatal ends the run's goroutine, as in a test.
+type cliTB struct {
+	testing.TB // not set: a call outside what is implemented below panics
+	name       string
+	mu         sync.Mutex
+	failed     bool
+	logs       []string
+	cleanups   []func()
+}
+
+func (t *cliTB) run(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer t.cleanup()
+		fn()
+	}()
+	<-done
+}
+
+func (t *cliTB) cleanup() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+}
+
+func (t *cliTB) Helper()          {}
+func (t *cliTB) Name() string     { return t.name }
+func (t *cliTB) Cleanup(f func()) { t.mu.Lock(); t.cleanups = append(t.cleanups, f); t.mu.Unlock() }
+func (t *cliTB) Failed() bool     { t.mu.Lock(); defer t.mu.Unlock(); return t.failed }
+func (t *cliTB) Log(args ...any)  { t.logf("%s", fmt.Sprint(args...)) }
+func (t *cliTB) Logf(format string, args ...any) {
+	t.logf(format, args...)
+}
+func (t *cliTB) Error(args ...any) { t.fail(); t.Log(args...) }
+func (t *cliTB) Errorf(format string, args ...any) {
+	t.fail()
+	t.logf(format, args...)
+}
+func (t *cliTB) Fatal(args ...any)                 { t.Error(args...); runtime.Goexit() }
+func (t *cliTB) Fatalf(format string, args ...any) { t.Errorf(format, args...); runtime.Goexit() }
+func (t *cliTB) FailNow()                          { t.fail(); runtime.Goexit() }
+func (t *cliTB) fail()                             { t.mu.Lock(); t.failed = true; t.mu.Unlock() }
+func (t *cliTB) logf(format string, args ...any) {
+	t.mu.Lock()
+	t.logs = append(t.logs, fmt.Sprintf(format, args...))
+	t.mu.Unlock()
+}
