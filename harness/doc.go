@@ -8,5 +8,12 @@
 // Start closes the cluster when the test ends and, if the test failed,
 // logs the cluster's seed and the tail of its journal. Each call has its
 // own ports, so tests can run in parallel. Client hands out franz-go
-// clients with settings that make tests fast; the caller's options win.
+// clients with settings that make tests fast (the caller's options win),
+// each recording what it sends and polls into the cluster's History, so
+// that a test can end with
+//
+//	assertions.ExactlyOnce(t, c.History())
+//
+// BrokerHistory builds the same kind of history from the broker's side,
+// for clients that cannot be hooked.
 package harness

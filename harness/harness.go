@@ -2,6 +2,8 @@ package harness
 
 import (
 	"fmt"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,9 @@ type Cluster struct {
 	*fake.Cluster
 	tb      testing.TB
 	history *assertions.History
+
+	mu      sync.Mutex
+	clients int // clients named client-N so far
 }
 
 // Start starts a cluster for tb and closes it when the test ends. On
@@ -57,14 +62,48 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 
 // Client returns a franz-go client pointed at the cluster, closed when the
 // test ends. opts come after the fast test defaults and override them.
+//
+// The client records what it sends, what is acknowledged and what it polls
+// into the cluster's History (see Recorder), under its client id (or
+// "client-N"), unless opts already hook it up to a Recorder.
 func (c *Cluster) Client(tb testing.TB, opts ...kgo.Opt) *kgo.Client {
 	tb.Helper()
-	cl, err := kgo.NewClient(append(c.ClientDefaults(), opts...)...)
+	all := append(c.ClientDefaults(), opts...)
+	cl, err := kgo.NewClient(all...)
 	if err != nil {
 		tb.Fatalf("kafkaemu: creating a kgo client: %v", err)
 	}
+	if !hasRecorder(cl) {
+		// A client connects lazily: making it again with the hook costs
+		// nothing on the wire.
+		cl.Close()
+		name, _ := cl.OptValue(kgo.ClientID).(string)
+		if name == "" || name == "kgo" {
+			c.mu.Lock()
+			c.clients++
+			name = fmt.Sprintf("client-%d", c.clients)
+			c.mu.Unlock()
+		}
+		if cl, err = kgo.NewClient(append(all, kgo.WithHooks(c.Recorder(name)))...); err != nil {
+			tb.Fatalf("kafkaemu: creating a kgo client: %v", err)
+		}
+	}
 	tb.Cleanup(cl.Close)
 	return cl
+}
+
+func hasRecorder(cl *kgo.Client) bool {
+	// kgo returns its hooks as an unexported slice type.
+	hooks := reflect.ValueOf(cl.OptValue(kgo.WithHooks))
+	if hooks.Kind() != reflect.Slice {
+		return false
+	}
+	for i := range hooks.Len() {
+		if _, ok := hooks.Index(i).Interface().(*assertions.Recorder); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // String names the cluster for logs.

@@ -188,3 +188,25 @@ func TestTransactionalPipelineExactlyOnceAcrossRebalance(t *testing.T) {
 	}
 	assertions.ExactlyOnce(t, assertions.Check(c.History(), assertions.Topics("out"), assertions.ConsumedBy("verify")))
 }
+
+// Harness clients record into the cluster's history by themselves.
+func TestClientsRecordByDefault(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 2, 3))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	p := c.Client(t, kgo.DefaultProduceTopic("t"))
+	produceN(t, ctx, p, "v", 20)
+	consumer := c.Client(t, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"))
+	consumeUntil(t, ctx, consumer, 20)
+	assertions.ExactlyOnce(t, assertions.Check(c.History(), assertions.ConsumedBy("g")))
+	acks := 0
+	for _, e := range c.History().Events() {
+		if e.Op == assertions.OpAck {
+			acks++
+		}
+	}
+	if acks != 20 {
+		t.Errorf("history has %d acks, want 20", acks)
+	}
+}
