@@ -8,3 +8,6 @@ import (
 
 // The shipped library runs as part of the test suite.
 func TestLibrary(t *testing.T) { scenarios.RunDir(t, "library") }
+
+// Every verb the library does not use runs too.
+func TestRunnerVerbs(t *testing.T) { scenarios.RunDir(t, "testdata/run") }
