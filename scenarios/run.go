@@ -104,6 +104,8 @@ type run struct {
 	restarting map[string]struct{}      // clients a fault is restarting gracefully
 	firstFault int64                    // the journal's length when the first fault applied
 	commitAt   map[groupPartition]int64 // the highest offset each group committed
+	applied    int                      // faults applied or undone so far
+	crashedAt  map[string]time.Time     // crashed clients not restarted, and when
 	failures   []string
 	done       bool
 }
@@ -146,6 +148,7 @@ func (r *run) execute() {
 	r.crashed = map[string]chan struct{}{}
 	r.crashing = map[string]struct{}{}
 	r.restarting = map[string]struct{}{}
+	r.crashedAt = map[string]time.Time{}
 	r.commitAt = map[groupPartition]int64{}
 
 	// Consumers and pipelines first; producers and the fault timeline
@@ -211,10 +214,16 @@ func (r *run) execute() {
 	r.mu.Lock()
 	r.done = true
 	r.progress.Broadcast()
+	applied := r.applied
 	r.mu.Unlock()
 	faults.Wait()
 	undo.Wait()
-	r.settle()
+	r.mu.Lock()
+	more := r.applied != applied
+	r.mu.Unlock()
+	if more { // faults (or their undoing) came after the consumers settled
+		r.settle()
+	}
 	cancel()
 	consumers.Wait()
 	r.verdict()
@@ -234,7 +243,7 @@ func (r *run) settle() {
 		r.mu.Lock()
 		n := r.consumed[""]
 		r.mu.Unlock()
-		if n != last || !r.groupsStable() {
+		if n != last || !r.groupsStable() || r.awaitingExpiry() {
 			last, lastChange = n, time.Now()
 		}
 		if time.Since(lastChange) >= quiet {
@@ -246,6 +255,30 @@ func (r *run) settle() {
 		case <-tick.C:
 		}
 	}
+}
+
+// awaitingExpiry reports whether a crashed, not restarted member's session
+// is still running: its partitions move to the rest of its group only
+// once it expires.
+func (r *run) awaitingExpiry() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, at := range r.crashedAt {
+		if time.Since(at) < r.sessionTimeout(name)+100*time.Millisecond {
+			return true
+		}
+	}
+	return false
+}
+
+// sessionTimeout is a consumer's group session timeout.
+func (r *run) sessionTimeout(name string) time.Duration {
+	for _, c := range r.s.Workload.Consumers {
+		if c.Name == name && c.SessionTimeout > 0 {
+			return c.SessionTimeout
+		}
+	}
+	return 3 * time.Second // the harness clients' default
 }
 
 // groupsStable reports whether every consumer group is stable: a group
@@ -550,6 +583,7 @@ func (r *run) take(set map[string]struct{}, name string) bool {
 func (r *run) crash(name string, cl *kgo.Client) {
 	r.mu.Lock()
 	r.crashing[name] = struct{}{}
+	r.crashedAt[name] = time.Now()
 	r.mu.Unlock()
 	h, err := r.c.AddFault(fake.CloseConnections(), fake.OnClient(name))
 	if err == nil {
@@ -636,6 +670,9 @@ func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 	}
 	r.mu.Unlock()
 	revert, err := r.apply(f)
+	r.mu.Lock()
+	r.applied++
+	r.mu.Unlock()
 	if err != nil {
 		r.fail("%s: fault %s after %s: %v", f.Pos, f.Verb, f.After, err)
 		return
@@ -652,7 +689,11 @@ func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 		case <-t.C:
 		case <-r.ctx.Done():
 		}
-		if err := revert(); err != nil && r.ctx.Err() == nil {
+		err := revert()
+		r.mu.Lock()
+		r.applied++
+		r.mu.Unlock()
+		if err != nil && r.ctx.Err() == nil {
 			r.fail("%s: undoing %s: %v", f.Pos, f.Verb, err)
 		}
 	}()
@@ -875,6 +916,9 @@ func (r *run) restart(name string) error {
 		r.mu.Lock()
 		ch := r.crashed[name]
 		delete(r.crashed, name)
+		if ch != nil {
+			delete(r.crashedAt, name)
+		}
 		r.mu.Unlock()
 		if ch != nil {
 			close(ch)
