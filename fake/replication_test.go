@@ -566,3 +566,33 @@ func TestJournalJSONLines(t *testing.T) {
 		last = e.Seq
 	}
 }
+
+func TestFetchJournalKnowsIsolation(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 1, 1))
+	ctx := ctxT(t, 10*time.Second)
+	p := c.Client(t, kgo.DefaultProduceTopic("t"))
+	if err := p.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for _, level := range []kgo.IsolationLevel{kgo.ReadCommitted(), kgo.ReadUncommitted()} {
+		cl := c.Client(t, kgo.ConsumeTopics("t"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(level), kgo.ClientID(fmt.Sprint("reader-", level == kgo.ReadCommitted())))
+		consumed := 0
+		for consumed == 0 {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatal(ctx.Err())
+			}
+			consumed += fs.NumRecords()
+		}
+	}
+	seen := map[string]bool{}
+	for _, e := range c.Journal() {
+		if e.Kind == fake.EventFetch {
+			seen[e.Client] = e.ReadCommitted
+		}
+	}
+	if !seen["reader-true"] || seen["reader-false"] {
+		t.Errorf("fetch isolation in the journal: %v", seen)
+	}
+}

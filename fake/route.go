@@ -295,10 +295,7 @@ func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte
 
 // observeFetch journals the record ranges each connection was served.
 func (c *Cluster) observeFetch(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
-	readCommitted := false
-	if req, err := decodeRequest(h, body); err == nil {
-		readCommitted = req.(*kmsg.FetchRequest).IsolationLevel == 1
-	}
+	readCommitted := fetchIsolation(h.version, body) == 1
 	return func(frame []byte) []byte {
 		resp := kmsg.NewPtrFetchResponse()
 		resp.Version = h.version
@@ -322,6 +319,23 @@ func (c *Cluster) observeFetch(cn *conn, h reqHeader, body []byte) func([]byte) 
 		}
 		return frame
 	}
+}
+
+// fetchIsolation reads a Fetch request's isolation level without decoding
+// the request: it follows ReplicaID (before v15), MaxWaitMillis, MinBytes
+// and MaxBytes. Versions before 4 have none (read_uncommitted).
+func fetchIsolation(version int16, body []byte) int8 {
+	at := 16
+	switch {
+	case version < 4:
+		return 0
+	case version >= 15:
+		at = 12
+	}
+	if len(body) <= at {
+		return 0
+	}
+	return int8(body[at])
 }
 
 // batchRange is the first and last offset of the record batches in b.
