@@ -68,42 +68,57 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 // "client-N"), unless opts already hook it up to a Recorder.
 func (c *Cluster) Client(tb testing.TB, opts ...kgo.Opt) *kgo.Client {
 	tb.Helper()
-	all := append(c.ClientDefaults(), opts...)
-	cl, err := kgo.NewClient(all...)
+	auto := &autoRecorder{c: c}
+	cl, err := kgo.NewClient(append(append(c.ClientDefaults(), kgo.WithHooks(auto)), opts...)...)
 	if err != nil {
 		tb.Fatalf("kafkaemu: creating a kgo client: %v", err)
-	}
-	if !hasRecorder(cl) {
-		// A client connects lazily: making it again with the hook costs
-		// nothing on the wire.
-		cl.Close()
-		name, _ := cl.OptValue(kgo.ClientID).(string)
-		if name == "" || name == "kgo" {
-			c.mu.Lock()
-			c.clients++
-			name = fmt.Sprintf("client-%d", c.clients)
-			c.mu.Unlock()
-		}
-		if cl, err = kgo.NewClient(append(all, kgo.WithHooks(c.Recorder(name)))...); err != nil {
-			tb.Fatalf("kafkaemu: creating a kgo client: %v", err)
-		}
 	}
 	tb.Cleanup(cl.Close)
 	return cl
 }
 
-func hasRecorder(cl *kgo.Client) bool {
+// autoRecorder records a harness client into the cluster's History unless
+// the caller hooked up a Recorder of their own.
+type autoRecorder struct {
+	c   *Cluster
+	rec *assertions.Recorder // nil: the caller records
+}
+
+func (a *autoRecorder) OnNewClient(cl *kgo.Client) {
 	// kgo returns its hooks as an unexported slice type.
 	hooks := reflect.ValueOf(cl.OptValue(kgo.WithHooks))
-	if hooks.Kind() != reflect.Slice {
-		return false
-	}
-	for i := range hooks.Len() {
+	for i := 0; hooks.Kind() == reflect.Slice && i < hooks.Len(); i++ {
 		if _, ok := hooks.Index(i).Interface().(*assertions.Recorder); ok {
-			return true
+			return
 		}
 	}
-	return false
+	name, _ := cl.OptValue(kgo.ClientID).(string)
+	if name == "" || name == "kgo" {
+		a.c.mu.Lock()
+		a.c.clients++
+		name = fmt.Sprintf("client-%d", a.c.clients)
+		a.c.mu.Unlock()
+	}
+	a.rec = a.c.Recorder(name)
+	a.rec.OnNewClient(cl)
+}
+
+func (a *autoRecorder) OnProduceRecordBuffered(r *kgo.Record) {
+	if a.rec != nil {
+		a.rec.OnProduceRecordBuffered(r)
+	}
+}
+
+func (a *autoRecorder) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
+	if a.rec != nil {
+		a.rec.OnProduceRecordUnbuffered(r, err)
+	}
+}
+
+func (a *autoRecorder) OnFetchRecordUnbuffered(r *kgo.Record, polled bool) {
+	if a.rec != nil {
+		a.rec.OnFetchRecordUnbuffered(r, polled)
+	}
 }
 
 // String names the cluster for logs.
