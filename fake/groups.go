@@ -23,6 +23,7 @@ type groupTrack struct {
 	protocols  []kmsg.JoinGroupRequestProtocol // a real member's, for phantoms
 	topics     []string                        // the subscription, for phantoms
 	sessionMs  int32                           // a real member's session timeout
+	sessions   map[string]int32                // member id -> its session timeout
 	assignor   *string                         // KIP-848: the server assignor a real member named
 	rebalMs    int32                           // and rebalance timeout
 	phantoms   []*phantom
@@ -46,6 +47,12 @@ func (c *Cluster) noteGroupRequest(req kmsg.Request) {
 		g := c.trackLocked(r.Group)
 		g.classic = true
 		g.sessionMs, g.rebalMs = r.SessionTimeoutMillis, r.RebalanceTimeoutMillis
+		if r.MemberID != "" {
+			if g.sessions == nil {
+				g.sessions = map[string]int32{}
+			}
+			g.sessions[r.MemberID] = r.SessionTimeoutMillis
+		}
 		if len(r.Protocols) > 0 {
 			g.protocols = slices.Clone(r.Protocols)
 			var meta kmsg.ConsumerMemberMetadata
@@ -77,6 +84,73 @@ func (c *Cluster) noteJoinResponse(group string, r *kmsg.JoinGroupResponse) {
 	if r.Generation >= g.generation {
 		g.generation, g.leader = r.Generation, r.LeaderID
 	}
+}
+
+// keepAwaitingAlive heartbeats for a classic member while it waits in
+// JoinGroup or SyncGroup for the rest of its group. Kafka never expires a
+// member that is waiting for the coordinator's answer (its session starts
+// again with the answer); kfake's session timer keeps running, and a member
+// it expires while waiting is never answered, which hung the surviving
+// consumer when another member crashed mid-rebalance. The heartbeats stop
+// with the answer or when the member's connection closes: a client that
+// died while waiting is expired as Kafka would.
+func (c *Cluster) keepAwaitingAlive(cn *conn, s *slot, h reqHeader, body []byte) {
+	kreq, err := decodeRequest(h, body)
+	if err != nil {
+		return
+	}
+	var group, member string
+	var instance *string
+	switch r := kreq.(type) {
+	case *kmsg.JoinGroupRequest:
+		group, member, instance = r.Group, r.MemberID, r.InstanceID
+	case *kmsg.SyncGroupRequest:
+		group, member, instance = r.Group, r.MemberID, r.InstanceID
+	}
+	c.mu.Lock()
+	var sessionMs int32
+	if g := c.groups[group]; g != nil {
+		sessionMs = g.sessions[member]
+	}
+	c.mu.Unlock()
+	c.heartbeatWhileWaiting(group, member, instance, sessionMs, s.ready, cn.closed)
+}
+
+// heartbeatWhileWaiting heartbeats for member every third of its session
+// until answered or gone is closed (see keepAwaitingAlive; phantoms use it
+// too).
+func (c *Cluster) heartbeatWhileWaiting(group, member string, instance *string, sessionMs int32, answered, gone <-chan struct{}) {
+	c.mu.Lock()
+	if c.closed || member == "" || sessionMs <= 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.timers.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.timers.Done()
+		tick := time.NewTicker(time.Duration(sessionMs) * time.Millisecond / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-answered:
+				return
+			case <-gone:
+				return
+			case <-tick.C:
+			}
+			info := c.kf.GroupInfo(group)
+			if info == nil {
+				return
+			}
+			hb := kmsg.NewPtrHeartbeatRequest()
+			hb.Version = 4
+			hb.Group, hb.MemberID, hb.InstanceID, hb.Generation = group, member, instance, info.Epoch
+			if _, err := c.groupRequest(group, hb); err != nil {
+				return
+			}
+		}
+	}()
 }
 
 func (c *Cluster) groupOrErr(group string) (*groupTrack, *kfake.GroupInfo, error) {

@@ -404,3 +404,58 @@ func TestStaticMemberFencedByNewInstance(t *testing.T) {
 		return false
 	})
 }
+
+// A member that dies between its JoinGroup answer and its SyncGroup must
+// not take the member waiting in SyncGroup down with it: Kafka keeps a
+// member that waits for the coordinator alive, expires only the dead one,
+// and answers the waiting SyncGroup with REBALANCE_IN_PROGRESS.
+func TestLeaderDiesBeforeSync(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 2, 1))
+	ctx := ctxT(t, 20*time.Second)
+	// The leader is a client driving the group protocol by hand, so it can
+	// die at exactly the wrong moment: after its JoinGroup answer.
+	raw := c.Client(t)
+	meta := kmsg.NewConsumerMemberMetadata()
+	meta.Topics = []string{"t"}
+	join := func(memberID string) *kmsg.JoinGroupResponse {
+		t.Helper()
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.MemberID, req.ProtocolType = "g", memberID, "consumer"
+		req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 1000, 10000
+		p := kmsg.NewJoinGroupRequestProtocol()
+		p.Name, p.Metadata = "range", meta.AppendTo(nil)
+		req.Protocols = append(req.Protocols, p)
+		resp, err := req.RequestWith(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	first := join("")
+	gen1 := join(first.MemberID)
+	if gen1.ErrorCode != 0 || gen1.LeaderID != first.MemberID {
+		t.Fatalf("first join: %v, leader %q", kerr.ErrorForCode(gen1.ErrorCode), gen1.LeaderID)
+	}
+	sync := kmsg.NewPtrSyncGroupRequest()
+	sync.Group, sync.MemberID, sync.Generation = "g", first.MemberID, gen1.Generation
+	if resp, err := sync.RequestWith(ctx, raw); err != nil || resp.ErrorCode != 0 {
+		t.Fatalf("first sync: %v %v", err, resp)
+	}
+	// A consumer joins; the leader rejoins, gets its answer, and dies. (The
+	// consumer's long rebalance timeout keeps its own SyncGroup from timing
+	// out and papering over a hang.)
+	startMember(t, c, "g", kgo.ClientID("survivor"), kgo.SessionTimeout(300*time.Millisecond),
+		kgo.RebalanceTimeout(time.Minute), kgo.Balancers(kgo.RangeBalancer()))
+	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool { return x.State == "PreparingRebalance" }); err != nil {
+		t.Fatal(err)
+	}
+	if gen2 := join(first.MemberID); gen2.ErrorCode != 0 || gen2.LeaderID != first.MemberID || len(gen2.Members) != 2 {
+		t.Fatalf("rejoin: %v, leader %q, %d members", kerr.ErrorForCode(gen2.ErrorCode), gen2.LeaderID, len(gen2.Members))
+	}
+	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
+		return fake.GroupSettled(1, 2)(x) && x.Members[0].MemberID != first.MemberID
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

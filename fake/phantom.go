@@ -24,6 +24,9 @@ type phantom struct {
 	done     chan struct{}
 	joined   chan struct{} // closed once the phantom has an assignment
 	joinOnce bool
+	// sessionMs is a classic phantom's session timeout, kept alive while
+	// it waits in JoinGroup or SyncGroup as Kafka keeps waiting members.
+	sessionMs int32
 
 	cn *conn // the connection to the coordinator, replaced on NOT_COORDINATOR
 }
@@ -165,11 +168,19 @@ func (p *phantom) request(req kmsg.Request) (kmsg.Response, error) {
 		err  error
 	}
 	res := make(chan result, 1)
+	answered := make(chan struct{})
 	cn := p.cn
 	go func() {
 		r, err := cn.roundTrip(req)
+		close(answered)
 		res <- result{r, err}
 	}()
+	switch r := req.(type) {
+	case *kmsg.JoinGroupRequest:
+		p.c.heartbeatWhileWaiting(p.group, r.MemberID, nil, p.sessionMs, answered, p.stop)
+	case *kmsg.SyncGroupRequest:
+		p.c.heartbeatWhileWaiting(p.group, r.MemberID, nil, p.sessionMs, answered, p.stop)
+	}
 	select {
 	case r := <-res:
 		return r.resp, r.err
@@ -221,6 +232,7 @@ func (p *phantom) runClassic() {
 	c.mu.Lock()
 	g := c.groups[p.group]
 	sessionMs, rebalMs := max(g.sessionMs, 1000), max(g.rebalMs, 1000)
+	p.sessionMs = sessionMs
 	topics := slices.Clone(g.topics)
 	var protocols []kmsg.JoinGroupRequestProtocol
 	for _, rp := range g.protocols {

@@ -31,10 +31,18 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 			c.waitTxnTails(req.(*kmsg.EndTxnRequest).ProducerID)
 		}
 		return c.forwardThen(cn, h, frame, c.observeEndTxn(cn, h, body))
-	case kmsg.JoinGroup:
-		frame = c.staticRejoin(h, frame, body)
-		return c.forwardThen(cn, h, frame, c.observeGroup(cn, h, body))
-	case kmsg.SyncGroup, kmsg.Heartbeat, kmsg.LeaveGroup, kmsg.ConsumerGroupHeartbeat:
+	case kmsg.JoinGroup, kmsg.SyncGroup:
+		if kmsg.Key(h.key) == kmsg.JoinGroup {
+			frame = c.staticRejoin(h, frame, body)
+		}
+		s := newSlot(h)
+		s.onResp = c.observeGroup(cn, h, body)
+		if !cn.respond(s) || !cn.forward(frame, s) {
+			return false
+		}
+		c.keepAwaitingAlive(cn, s, h, body)
+		return true
+	case kmsg.Heartbeat, kmsg.LeaveGroup, kmsg.ConsumerGroupHeartbeat:
 		return c.forwardThen(cn, h, frame, c.observeGroup(cn, h, body))
 	case kmsg.CreateTopics, kmsg.DeleteTopics, kmsg.CreatePartitions:
 		return c.toController(cn, h, body)
