@@ -120,15 +120,10 @@ func (c *Cluster) keepAwaitingAlive(cn *conn, s *slot, h reqHeader, body []byte)
 // until answered or gone is closed (see keepAwaitingAlive; phantoms use it
 // too).
 func (c *Cluster) heartbeatWhileWaiting(group, member string, instance *string, sessionMs int32, answered, gone <-chan struct{}) {
-	c.mu.Lock()
-	if c.closed || member == "" || sessionMs <= 0 {
-		c.mu.Unlock()
+	if member == "" || sessionMs <= 0 {
 		return
 	}
-	c.timers.Add(1)
-	c.mu.Unlock()
-	go func() {
-		defer c.timers.Done()
+	c.background(func() {
 		tick := time.NewTicker(time.Duration(sessionMs) * time.Millisecond / 3)
 		defer tick.Stop()
 		for {
@@ -150,7 +145,7 @@ func (c *Cluster) heartbeatWhileWaiting(group, member string, instance *string, 
 				return
 			}
 		}
-	}()
+	})
 }
 
 func (c *Cluster) groupOrErr(group string) (*groupTrack, *kfake.GroupInfo, error) {

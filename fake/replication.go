@@ -33,6 +33,12 @@ func (c *Cluster) startLagTimerLocked(p *partitionState) {
 
 // kickFlush replicates p's tail in the background if replication flows.
 func (c *Cluster) kickFlush(p *partitionState) {
+	c.background(func() { c.flush(p) })
+}
+
+// background runs fn in a goroutine that Close waits for, unless the
+// cluster is already closed.
+func (c *Cluster) background(fn func()) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -42,7 +48,7 @@ func (c *Cluster) kickFlush(p *partitionState) {
 	c.mu.Unlock()
 	go func() {
 		defer c.timers.Done()
-		c.flush(p)
+		fn()
 	}()
 }
 
