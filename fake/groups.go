@@ -22,6 +22,7 @@ type groupTrack struct {
 	generation int32
 	protocols  []kmsg.JoinGroupRequestProtocol // a real member's, for phantoms
 	topics     []string                        // the subscription, for phantoms
+	regex      *string                         // KIP-848: a subscription by pattern instead
 	sessionMs  int32                           // a real member's session timeout
 	sessions   map[string]int32                // member id -> its session timeout
 	assignor   *string                         // KIP-848: the server assignor a real member named
@@ -65,6 +66,10 @@ func (c *Cluster) noteGroupRequest(req kmsg.Request) {
 		g.consumer = true
 		if len(r.SubscribedTopicNames) > 0 {
 			g.topics = slices.Clone(r.SubscribedTopicNames)
+		}
+		if r.SubscribedTopicRegex != nil {
+			re := *r.SubscribedTopicRegex
+			g.regex = &re
 		}
 		if r.ServerAssignor != nil {
 			a := *r.ServerAssignor
@@ -153,8 +158,13 @@ func (c *Cluster) groupOrErr(group string) (*groupTrack, *kfake.GroupInfo, error
 	c.mu.Lock()
 	g := c.groups[group]
 	c.mu.Unlock()
-	if info == nil || g == nil {
+	switch {
+	case info == nil:
 		return nil, nil, fmt.Errorf("unknown group %q", group)
+	case g == nil:
+		// Known to kfake only through committed offsets (kadm, a
+		// consumer that never joined): no member ever joined.
+		return nil, nil, fmt.Errorf("group %q has no members", group)
 	}
 	return g, info, nil
 }

@@ -32,8 +32,14 @@ type member struct {
 	cl *kgo.Client
 	mu sync.Mutex
 
-	revoked, assigned int
-	records           int
+	revoked, assigned, lost int
+	records                 int
+}
+
+func (m *member) lostCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lost
 }
 
 func (m *member) count() (revoked, assigned, records int) {
@@ -48,6 +54,7 @@ func startMember(t *testing.T, c *harness.Cluster, group string, extra ...kgo.Op
 		kgo.ConsumerGroup(group), kgo.ConsumeTopics("t"),
 		kgo.OnPartitionsRevoked(func(context.Context, *kgo.Client, map[string][]int32) { m.mu.Lock(); m.revoked++; m.mu.Unlock() }),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { m.mu.Lock(); m.assigned++; m.mu.Unlock() }),
+		kgo.OnPartitionsLost(func(context.Context, *kgo.Client, map[string][]int32) { m.mu.Lock(); m.lost++; m.mu.Unlock() }),
 	}, extra...)
 	m.cl = c.Client(t, opts...)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -94,6 +101,7 @@ func TestRebalanceVerb(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("generation %d -> %d", before.Epoch, after.Epoch)
+			journaled(t, c, "rebalance forced")
 			// The members went through the rebalance: eager members revoke
 			// everything and are assigned again.
 			if mode.name == "classic-eager" {
@@ -136,6 +144,7 @@ func TestExpireMemberVerb(t *testing.T) {
 			if err := c.ExpireMember("g", victim); err != nil {
 				t.Fatal(err)
 			}
+			journaled(t, c, fmt.Sprintf("member %s expired", victim))
 			// The expelled member learns it, rejoins, and the group settles
 			// again with two members in a later generation.
 			if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
@@ -152,6 +161,9 @@ func TestExpireMemberVerb(t *testing.T) {
 			if !told {
 				t.Errorf("no member was told UNKNOWN_MEMBER_ID / FENCED_MEMBER_EPOCH:\n%s", c.JournalTail(30))
 			}
+			// kgo treats an expulsion as losing its partitions (not a
+			// revoke: it cannot commit them any more).
+			waitFor(t, ctx, "the expelled member's OnPartitionsLost", func() bool { return a.lostCount() > 0 })
 		})
 	}
 }
@@ -188,6 +200,7 @@ func TestPhantomsShrinkAssignment(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
+			journaled(t, c, fmt.Sprintf("phantoms joined: %v", ids))
 			if err := c.LeavePhantom("g", 2); err != nil {
 				t.Fatal(err)
 			}
@@ -200,6 +213,15 @@ func TestPhantomsShrinkAssignment(t *testing.T) {
 
 func TestMoveCoordinatorKeepsCommits(t *testing.T) {
 	t.Parallel()
+	for _, mode := range groupModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			testMoveCoordinator(t, mode.opts)
+		})
+	}
+}
+
+func testMoveCoordinator(t *testing.T, modeOpts []kgo.Opt) {
 	c := harness.Start(t, fake.Topic("t", 2, 3))
 	ctx := ctxT(t, 20*time.Second)
 	p := c.Client(t, kgo.DefaultProduceTopic("t"))
@@ -209,7 +231,7 @@ func TestMoveCoordinatorKeepsCommits(t *testing.T) {
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cl := c.Client(t, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.DisableAutoCommit())
+	cl := c.Client(t, append([]kgo.Opt{kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.DisableAutoCommit()}, modeOpts...)...)
 	n := 0
 	for n < 20 {
 		fs := cl.PollFetches(ctx)
@@ -229,6 +251,24 @@ func TestMoveCoordinatorKeepsCommits(t *testing.T) {
 	}
 	if now == old {
 		t.Fatalf("coordinator stayed on %d", old)
+	}
+	// The old coordinator answers NOT_COORDINATOR, which is what sends a
+	// client to FindCoordinator.
+	fetch := kmsg.NewPtrOffsetFetchRequest()
+	fetch.Group = "g" // kgo sends v8+ here, which carries groups
+	fg := kmsg.NewOffsetFetchRequestGroup()
+	fg.Group = "g"
+	fetch.Groups = append(fetch.Groups, fg)
+	resp, err := fetch.RequestWith(ctx, cl.Broker(int(old)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := resp.ErrorCode
+	if len(resp.Groups) > 0 {
+		code = resp.Groups[0].ErrorCode
+	}
+	if code != kerr.NotCoordinator.Code {
+		t.Errorf("OffsetFetch from the old coordinator %d: %v, want NOT_COORDINATOR", old, kerr.ErrorForCode(code))
 	}
 	for i := 20; i < 30; i++ {
 		p.Produce(ctx, kgo.StringRecord(fmt.Sprint(i)), nil)
@@ -258,24 +298,72 @@ func TestMoveCoordinatorKeepsCommits(t *testing.T) {
 	if total(before) != 20 || total(after) != 30 {
 		t.Errorf("committed offsets sum %d before, %d after; want 20 and 30", total(before), total(after))
 	}
+	journaled(t, c, fmt.Sprintf("coordinator moved from broker %d to %d", old, now))
 }
 
+// journaled fails t unless a group event in c's journal has detail.
+func journaled(t *testing.T, c *harness.Cluster, detail string) {
+	t.Helper()
+	for _, e := range c.Journal() {
+		if e.Kind == fake.EventGroup && e.Detail == detail {
+			return
+		}
+	}
+	t.Errorf("the journal has no group event %q:\n%s", detail, c.JournalTail(20))
+}
+
+// A commit from before a rebalance is refused with the error Kafka gives
+// each protocol: ILLEGAL_GENERATION (classic generation) or
+// STALE_MEMBER_EPOCH (KIP-848: the partition was assigned to the member
+// again at a newer epoch, KIP-1251). The partition goes to a phantom and
+// comes back, so the old generation's assignment is lost in between.
 func TestStaleGenerationCommitRefused(t *testing.T) {
 	t.Parallel()
+	for _, mode := range groupModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			want := kerr.IllegalGeneration
+			if mode.name == "kip848" {
+				want = kerr.StaleMemberEpoch
+			}
+			testStaleCommit(t, mode.opts, want)
+		})
+	}
+}
+
+func testStaleCommit(t *testing.T, modeOpts []kgo.Opt, want *kerr.Error) {
 	c := harness.Start(t, fake.Topic("t", 2, 3))
 	ctx := ctxT(t, 20*time.Second)
-	a := startMember(t, c, "g")
-	gi, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 2))
-	if err != nil {
+	a := startMember(t, c, "g", modeOpts...)
+	if _, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 2)); err != nil {
 		t.Fatal(err)
 	}
 	id, gen := a.cl.GroupMetadata()
-	if err := c.Rebalance(ctx, "g"); err != nil {
+	phantoms, err := c.JoinPhantom("g", 1)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool { return fake.GroupStable(1)(x) && x.Epoch > gi.Epoch }); err != nil {
+	moved := int32(-1)
+	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
+		for p := int32(0); p < 2 && fake.GroupSettled(2, 2)(x); p++ {
+			if fake.GroupOwns(phantoms[0], "t", p)(x) {
+				moved = p
+				return true
+			}
+		}
+		return false
+	}); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.LeavePhantom("g", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
+		return fake.GroupSettled(1, 2)(x) && fake.GroupOwns(id, "t", moved)(x)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the member to learn its new generation", func() bool { _, g := a.cl.GroupMetadata(); return g > gen })
 	req := kmsg.NewPtrOffsetCommitRequest()
 	td, err := kadm.NewClient(a.cl).ListTopics(ctx, "t")
 	if err != nil {
@@ -285,40 +373,45 @@ func TestStaleGenerationCommitRefused(t *testing.T) {
 	rt := kmsg.NewOffsetCommitRequestTopic()
 	rt.Topic, rt.TopicID = "t", td["t"].ID // kgo picks the version: name or id
 	rp := kmsg.NewOffsetCommitRequestTopicPartition()
-	rp.Partition, rp.Offset = 0, 1
+	rp.Partition, rp.Offset = moved, 1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	resp, err := req.RequestWith(ctx, a.cl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.IllegalGeneration.Code {
-		t.Errorf("commit from generation %d after a rebalance: %v, want ILLEGAL_GENERATION", gen, kerr.ErrorForCode(code))
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != want.Code {
+		t.Errorf("commit of t[%d] from generation %d after it moved away and back: %v, want %v", moved, gen, kerr.ErrorForCode(code), want)
 	}
 }
 
 func TestStaticMemberReturnsWithoutRebalance(t *testing.T) {
 	t.Parallel()
-	c := harness.Start(t, fake.Topic("t", 2, 3))
-	ctx := ctxT(t, 20*time.Second)
-	static := []kgo.Opt{kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.InstanceID("svc-1"), kgo.SessionTimeout(5 * time.Second)}
-	first := c.Client(t, static...)
-	first.PollFetches(ctxT(t, 50*time.Millisecond)) // join
-	gi, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	first.Close() // a static member does not leave: its session lives on
-	second := c.Client(t, static...)
-	second.PollFetches(ctxT(t, 50*time.Millisecond))
-	after, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
-		return fake.GroupStable(1)(x) && x.NumAssigned() == 2 && x.Members[0].MemberID != gi.Members[0].MemberID
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.Epoch != gi.Epoch {
-		t.Errorf("generation %d -> %d: the static member's return rebalanced the group", gi.Epoch, after.Epoch)
+	for _, mode := range groupModes {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			c := harness.Start(t, fake.Topic("t", 2, 3))
+			ctx := ctxT(t, 20*time.Second)
+			static := append([]kgo.Opt{kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.InstanceID("svc-1"), kgo.SessionTimeout(5 * time.Second)}, mode.opts...)
+			first := c.Client(t, static...)
+			first.PollFetches(ctxT(t, 50*time.Millisecond)) // join
+			gi, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first.Close() // a static member does not leave: its session lives on
+			second := c.Client(t, static...)
+			second.PollFetches(ctxT(t, 50*time.Millisecond))
+			after, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
+				return fake.GroupSettled(1, 2)(x) && x.Members[0].MemberID != gi.Members[0].MemberID
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Epoch != gi.Epoch {
+				t.Errorf("generation %d -> %d: the static member's return rebalanced the group", gi.Epoch, after.Epoch)
+			}
+		})
 	}
 }
 
@@ -339,6 +432,17 @@ func TestGroupVerbBadInput(t *testing.T) {
 	_, err = c.MoveCoordinator("nope")
 	check("MoveCoordinator unknown", err, `unknown group "nope"`)
 	check("LeavePhantom none", c.LeavePhantom("nope", 1), `the group has 0 phantoms`)
+	check("LeavePhantom zero", c.LeavePhantom("nope", 0), `want n >= 1`)
+
+	// A group that only has committed offsets (written by an admin) has
+	// never had a member.
+	adm := kadm.NewClient(c.Client(t))
+	offsets := kadm.Offsets{}
+	offsets.Add(kadm.Offset{Topic: "t", Partition: 0, At: 0})
+	if _, err := adm.CommitOffsets(ctx, "offsets-only", offsets); err != nil {
+		t.Fatal(err)
+	}
+	check("Rebalance offsets-only", c.Rebalance(ctx, "offsets-only"), `group "offsets-only" has no members`)
 
 	m := startMember(t, c, "g")
 	if _, err := c.WaitGroup(ctx, "g", fake.GroupStable(1)); err != nil {
@@ -382,6 +486,49 @@ func TestSessionTimeoutThroughFrozenConnection(t *testing.T) {
 	}
 	if _, err := c.WaitGroup(ctx, "g", fake.GroupSettled(2, 2)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The KIP-848 path to the same expiry: the broker's
+// group.consumer.session.timeout.ms runs out while the member's
+// ConsumerGroupHeartbeats are frozen; thawed, it is told
+// UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH and joins again.
+func TestSessionTimeoutThroughFrozenConnectionKIP848(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 2, 3),
+		fake.KfakeOpts(kfake.BrokerConfigs(map[string]string{"group.consumer.session.timeout.ms": "300"})))
+	ctx := ctxT(t, 20*time.Second)
+	kip848 := []kgo.Opt{kgo.Balancers(kgo.RangeBalancer()), kgo.ServerSideBalancer()}
+	victim := startMember(t, c, "g", append([]kgo.Opt{kgo.ClientID("victim")}, kip848...)...)
+	startMember(t, c, "g", append([]kgo.Opt{kgo.ClientID("survivor")}, kip848...)...)
+	gi, err := c.WaitGroup(ctx, "g", fake.GroupSettled(2, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	victimID := memberIDOf(victim)
+	h, err := c.AddFault(fake.Blackhole(), fake.OnClient("victim"), fake.OnKeys(kmsg.ConsumerGroupHeartbeat, kmsg.OffsetCommit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
+		return fake.GroupSettled(1, 2)(x) && x.Epoch > gi.Epoch && x.Members[0].MemberID != victimID
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitGroup(ctx, "g", fake.GroupSettled(2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	told := false
+	for _, e := range c.Journal() {
+		if e.Kind == fake.EventGroup && e.Client == "victim" && (strings.Contains(e.Error, "UNKNOWN_MEMBER_ID") || strings.Contains(e.Error, "FENCED_MEMBER_EPOCH")) {
+			told = true
+		}
+	}
+	if !told {
+		t.Errorf("the thawed victim was never told it had been expelled:\n%s", c.JournalTail(30))
 	}
 }
 
@@ -455,6 +602,27 @@ func TestLeaderDiesBeforeSync(t *testing.T) {
 	}
 	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool {
 		return fake.GroupSettled(1, 2)(x) && x.Members[0].MemberID != first.MemberID
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A KIP-848 group that subscribes by pattern can be rebalanced too: the
+// phantom that moves the group epoch subscribes with the members' regex.
+func TestRebalanceRegexKIP848(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 4, 1))
+	ctx := ctxT(t, 20*time.Second)
+	startMember(t, c, "g", kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()), kgo.ConsumeRegex(), kgo.ConsumeTopics("^t$"))
+	before, err := c.WaitGroup(ctx, "g", fake.GroupSettled(1, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rebalance(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitGroup(ctx, "g", func(gi *kfake.GroupInfo) bool {
+		return fake.GroupSettled(1, 4)(gi) && gi.Epoch > before.Epoch
 	}); err != nil {
 		t.Fatal(err)
 	}

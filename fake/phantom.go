@@ -45,7 +45,7 @@ func (c *Cluster) JoinPhantom(group string, n int) ([]string, error) {
 		return nil, fmt.Errorf("JoinPhantom: %w", err)
 	}
 	c.mu.Lock()
-	if len(g.topics) == 0 || (!g.consumer && len(g.protocols) == 0) {
+	if (len(g.topics) == 0 && g.regex == nil) || (!g.consumer && len(g.protocols) == 0) {
 		c.mu.Unlock()
 		return nil, fmt.Errorf("JoinPhantom(%q): no real member has joined yet, so there is no subscription to copy", group)
 	}
@@ -89,9 +89,12 @@ func (c *Cluster) JoinPhantom(group string, n int) ([]string, error) {
 
 // LeavePhantom makes n of group's phantom members leave (the newest first).
 func (c *Cluster) LeavePhantom(group string, n int) error {
+	if n < 1 {
+		return fmt.Errorf("LeavePhantom(%q, %d): want n >= 1", group, n)
+	}
 	c.mu.Lock()
 	g := c.groups[group]
-	if g == nil || len(g.phantoms) < n || n < 1 {
+	if g == nil || len(g.phantoms) < n {
 		have := 0
 		if g != nil {
 			have = len(g.phantoms)
@@ -392,6 +395,7 @@ func (p *phantom) run848() {
 	c := p.c
 	c.mu.Lock()
 	topics := slices.Clone(c.groups[p.group].topics)
+	regex := c.groups[p.group].regex
 	// kfake takes the group's assignor from every joining member: a
 	// phantom must name the real members' one or it switches the group's.
 	assignor := c.groups[p.group].assignor
@@ -403,7 +407,10 @@ func (p *phantom) run848() {
 		hr := kmsg.NewPtrConsumerGroupHeartbeatRequest()
 		hr.Group, hr.MemberID, hr.MemberEpoch = p.group, p.memberID, epoch
 		hr.RebalanceTimeoutMillis = 5000
-		hr.SubscribedTopicNames = topics
+		hr.SubscribedTopicNames, hr.SubscribedTopicRegex = topics, regex
+		if regex != nil {
+			hr.SubscribedTopicNames = nil
+		}
 		hr.ServerAssignor = assignor
 		hr.Topics = owned
 		if hr.Topics == nil {
