@@ -163,7 +163,7 @@ func (c *Cluster) moveCoordinatorsOff() error {
 	for try := 0; try < 10000; try++ {
 		ok := true
 		for _, k := range keys {
-			n := c.kf.CoordinatorFor(k)
+			n := c.coordinatorFor(k)
 			c.mu.Lock()
 			b := c.brokers[n]
 			up := b != nil && b.up
@@ -176,7 +176,9 @@ func (c *Cluster) moveCoordinatorsOff() error {
 		if ok {
 			return nil
 		}
-		c.kf.RehashCoordinators()
+		if err := c.rehashCoordinators(); err != nil {
+			return err
+		}
 	}
 	return fmt.Errorf("could not move the coordinators of %d groups off dead brokers", len(keys))
 }

@@ -39,6 +39,9 @@ type Cluster struct {
 	coordKeys   map[string]bool                            // group and transactional ids clients looked up
 	closed      bool
 
+	kfMu     sync.RWMutex // held (read) by every call into kfake; see onKfake
+	kfClosed bool
+
 	topoMu sync.Mutex // one broker crash or restart at a time
 	syncMu sync.Mutex // one topic sync at a time
 
@@ -258,6 +261,9 @@ func (c *Cluster) Brokers() []BrokerState {
 // Partition is a snapshot of one partition. It returns an error for an
 // unknown topic or partition.
 func (c *Cluster) Partition(topic string, partition int32) (PartitionState, error) {
+	if c.isClosed() {
+		return PartitionState{}, errClosed
+	}
 	if err := c.syncTopics(); err != nil {
 		return PartitionState{}, err
 	}
@@ -278,7 +284,7 @@ func (c *Cluster) Partition(topic string, partition int32) (PartitionState, erro
 	}
 	tail := p.tailEnd()
 	c.mu.Unlock()
-	if pi := c.kf.PartitionInfo(topic, partition); pi != nil {
+	if pi := c.partitionInfo(topic, partition); pi != nil {
 		st.HighWatermark = pi.HighWatermark
 		st.LogStartOffset = pi.LogStartOffset
 		st.LogEndOffset = max(pi.HighWatermark, tail)
@@ -329,9 +335,7 @@ func (c *Cluster) Close() error {
 			close(p.stop)
 		}
 		c.net.closeAll()
-		if c.kf != nil {
-			c.kf.Close()
-		}
+		c.closeKfake()
 		c.closeListeners()
 		c.timers.Wait()
 	})
@@ -339,6 +343,12 @@ func (c *Cluster) Close() error {
 }
 
 var errClosed = errors.New("fake: the cluster is closed")
+
+func (c *Cluster) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
 
 // internalConn is the connection fake uses to talk to broker id itself.
 func (c *Cluster) internalConn(id int32) (*conn, error) {

@@ -139,7 +139,7 @@ func (c *Cluster) heartbeatWhileWaiting(group, member string, instance *string, 
 				return
 			case <-tick.C:
 			}
-			info := c.kf.GroupInfo(group)
+			info := c.groupInfo(group)
 			if info == nil {
 				return
 			}
@@ -154,11 +154,13 @@ func (c *Cluster) heartbeatWhileWaiting(group, member string, instance *string, 
 }
 
 func (c *Cluster) groupOrErr(group string) (*groupTrack, *kfake.GroupInfo, error) {
-	info := c.kf.GroupInfo(group)
+	info := c.groupInfo(group)
 	c.mu.Lock()
-	g := c.groups[group]
+	g, closed := c.groups[group], c.closed
 	c.mu.Unlock()
 	switch {
+	case closed:
+		return nil, nil, errClosed
 	case info == nil:
 		return nil, nil, fmt.Errorf("unknown group %q", group)
 	case g == nil:
@@ -287,7 +289,7 @@ func groupErrCode(resp kmsg.Response) int16 {
 
 // groupRequest sends req to group's coordinator over an internal connection.
 func (c *Cluster) groupRequest(group string, req kmsg.Request) (kmsg.Response, error) {
-	return c.request(c.kf.CoordinatorFor(group), req)
+	return c.request(c.coordinatorFor(group), req)
 }
 
 // MoveCoordinator moves group's coordinator to another live broker and
@@ -309,13 +311,15 @@ func (c *Cluster) MoveCoordinator(group string) (int32, error) {
 	if live < 2 {
 		return -1, fmt.Errorf("MoveCoordinator(%q): only one broker is up", group)
 	}
-	old := c.kf.CoordinatorFor(group)
+	old := c.coordinatorFor(group)
 	for try := 0; try < 1000; try++ {
-		c.kf.RehashCoordinators()
+		if err := c.rehashCoordinators(); err != nil {
+			return -1, fmt.Errorf("MoveCoordinator(%q): %w", group, err)
+		}
 		if err := c.moveCoordinatorsOff(); err != nil {
 			return -1, err
 		}
-		if now := c.kf.CoordinatorFor(group); now != old {
+		if now := c.coordinatorFor(group); now != old {
 			c.journal.add(Event{Kind: EventGroup, Group: group, Broker: now, Detail: fmt.Sprintf("coordinator moved from broker %d to %d", old, now)})
 			return now, nil
 		}
@@ -326,12 +330,18 @@ func (c *Cluster) MoveCoordinator(group string) (int32, error) {
 // WaitGroup waits until cond holds for group (cond gets nil while the group
 // does not exist) and returns the group as it was then.
 func (c *Cluster) WaitGroup(ctx context.Context, group string, cond func(*kfake.GroupInfo) bool) (*kfake.GroupInfo, error) {
+	if cond == nil {
+		return nil, fmt.Errorf("WaitGroup(%q): the condition is nil", group)
+	}
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		gi := c.kf.GroupInfo(group)
+		gi := c.groupInfo(group)
 		if cond(gi) {
 			return gi, nil
+		}
+		if c.isClosed() {
+			return gi, fmt.Errorf("group %q: %w", group, errClosed)
 		}
 		select {
 		case <-ctx.Done():

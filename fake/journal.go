@@ -17,11 +17,13 @@ const (
 	EventBrokerUp        EventKind = "broker-up"
 	EventBrokerDown      EventKind = "broker-down"
 	EventTopicCreated    EventKind = "topic-created"
+	EventTopicDeleted    EventKind = "topic-deleted"
 	EventAppend          EventKind = "append"           // a batch entered the leader's log (maybe only its un-replicated tail)
 	EventHighWatermark   EventKind = "high-watermark"   // the replicated prefix grew: records up to Offset are committed
 	EventTruncate        EventKind = "truncate"         // an un-replicated tail was dropped by a leader change: those writes are lost
 	EventFetch           EventKind = "fetch"            // records served to a client connection
 	EventOffsetCommit    EventKind = "offset-commit"    // a group committed an offset
+	EventTxnBegin        EventKind = "txn-begin"        // a producer's first transactional append since its last txn-end
 	EventTxnEnd          EventKind = "txn-end"          // a transaction committed or aborted
 	EventLeaderChange    EventKind = "leader-change"    // new leader (or -1: offline) and epoch
 	EventISRChange       EventKind = "isr-change"       // the in-sync replica set shrank or grew
@@ -93,6 +95,11 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " isr %v", e.ISR)
 	case EventBrokerUp, EventBrokerDown:
 		fmt.Fprintf(&b, " broker %d", e.Broker)
+	case EventTxnBegin, EventTxnEnd:
+		fmt.Fprintf(&b, " pid=%d/%d", e.ProducerID, e.ProducerEpoch)
+		if e.Kind == EventTxnEnd {
+			b.WriteString(map[bool]string{true: " commit", false: " abort"}[e.Committed])
+		}
 	}
 	if e.Kind == EventAppend {
 		fmt.Fprintf(&b, " acks=%d", e.Acks)
@@ -118,20 +125,93 @@ func (e Event) String() string {
 	return b.String()
 }
 
+// MarshalJSON writes the fields that apply to e's kind even when they are
+// zero (broker 0, partition 0, offset 0), so that a reader in another
+// language can tell zero from absent, and leaves out the rest.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type plain Event // without this method
+	out := struct {
+		plain
+		// These dominate plain's fields of the same name.
+		Broker     *int32 `json:"broker,omitempty"`
+		Partition  *int32 `json:"partition,omitempty"`
+		Offset     *int64 `json:"offset,omitempty"`
+		LastOffset *int64 `json:"last_offset,omitempty"`
+		Leader     *int32 `json:"leader,omitempty"`
+		Epoch      *int32 `json:"epoch,omitempty"`
+	}{plain: plain(e)}
+	// Whatever is set is written; these kinds also write their zeros.
+	var broker, leader, epoch, offset, last bool
+	switch e.Kind {
+	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventTxnBegin, EventTxnEnd, EventFaultHit,
+		EventProduceRejected, EventHighWatermark:
+		broker = true
+	case EventGroup:
+		broker, epoch = e.Client != "", e.Client != "" // from a member's request
+	case EventReplication:
+		broker = e.Topic == "" // a follower paused or resumed
+	case EventLeaderChange, EventISRChange:
+		leader, epoch = true, true
+	}
+	switch e.Kind {
+	case EventAppend, EventTruncate, EventFetch:
+		offset, last = true, true
+	case EventHighWatermark, EventOffsetCommit:
+		offset = true
+	}
+	if broker || e.Broker != 0 {
+		out.Broker = &e.Broker
+	}
+	if (e.Topic != "" && e.Kind != EventTopicCreated) || e.Partition != 0 {
+		out.Partition = &e.Partition
+	}
+	if offset || e.Offset != 0 {
+		out.Offset = &e.Offset
+	}
+	if last || e.LastOffset != 0 {
+		out.LastOffset = &e.LastOffset
+	}
+	if leader || e.Leader != 0 {
+		out.Leader = &e.Leader
+	}
+	if epoch || e.Epoch != 0 {
+		out.Epoch = &e.Epoch
+	}
+	return json.Marshal(out)
+}
+
 // journal is an append-only, concurrency-safe event log.
 type journal struct {
 	mu     sync.Mutex
 	events []Event
 	seq    int64
+	open   map[int64]bool // producer ids with a transaction in progress
 }
 
 func (j *journal) add(e Event) {
 	j.mu.Lock()
+	defer j.mu.Unlock()
+	// Kafka has no begin on the wire (AddPartitionsToTxn is gone with
+	// KIP-890): a transaction begins, for the journal, where its first
+	// record is appended.
+	switch {
+	case e.Kind == EventAppend && e.Transactional && !j.open[e.ProducerID]:
+		if j.open == nil {
+			j.open = map[int64]bool{}
+		}
+		j.open[e.ProducerID] = true
+		j.appendLocked(Event{Kind: EventTxnBegin, Broker: e.Broker, ProducerID: e.ProducerID, ProducerEpoch: e.ProducerEpoch, Client: e.Client})
+	case e.Kind == EventTxnEnd:
+		delete(j.open, e.ProducerID)
+	}
+	j.appendLocked(e)
+}
+
+func (j *journal) appendLocked(e Event) {
 	j.seq++
 	e.Seq = j.seq
 	e.Time = time.Now()
 	j.events = append(j.events, e)
-	j.mu.Unlock()
 }
 
 func (j *journal) snapshot() []Event {
@@ -156,6 +236,9 @@ func (c *Cluster) WriteJournal(w io.Writer) error {
 
 // JournalTail is the last n events as readable lines, for a test log.
 func (c *Cluster) JournalTail(n int) string {
+	if n <= 0 {
+		return ""
+	}
 	evs := c.journal.snapshot()
 	if len(evs) > n {
 		evs = evs[len(evs)-n:]

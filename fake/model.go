@@ -183,6 +183,7 @@ func (c *Cluster) syncTopics() error {
 				p.stopLagTimer()
 			}
 			delete(c.topics, name)
+			c.journal.add(Event{Kind: EventTopicDeleted, Topic: name})
 		}
 	}
 	var grow []string
@@ -194,7 +195,7 @@ func (c *Cluster) syncTopics() error {
 	c.mu.Unlock()
 	slices.Sort(grow)
 	for _, name := range grow {
-		info := c.kf.TopicInfo(name)
+		info := c.topicInfo(name)
 		if info == nil {
 			continue
 		}
@@ -220,7 +221,7 @@ func (c *Cluster) syncTopics() error {
 		c.mu.Unlock()
 	}
 	for _, m := range moves {
-		if err := c.kf.MoveTopicPartition(m.topic, m.part, m.leader); err != nil {
+		if err := c.moveTopicPartition(m.topic, m.part, m.leader); err != nil {
 			return err
 		}
 	}
@@ -261,7 +262,7 @@ func (c *Cluster) refreshConfigs() {
 	}
 	c.mu.Unlock()
 	for _, n := range names {
-		info := c.kf.TopicInfo(n)
+		info := c.topicInfo(n)
 		if info == nil {
 			continue
 		}
@@ -276,7 +277,7 @@ func (c *Cluster) refreshConfigs() {
 // refreshEpochs copies kfake's leader epochs (kfake fences with them, so
 // the model must agree) and, for partitions in tail mode, nothing else.
 func (c *Cluster) refreshEpochs(topic string) {
-	infos := c.kf.PartitionInfos(topic)
+	infos := c.partitionInfos(topic)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.topics[topic]
@@ -300,13 +301,13 @@ func (c *Cluster) applyLeader(p *partitionState) error {
 	c.mu.Unlock()
 	if leader >= 0 {
 		c.setOffline(p, false)
-		if err := c.kf.MoveTopicPartition(topic, part, leader); err != nil {
+		if err := c.moveTopicPartition(topic, part, leader); err != nil {
 			return err
 		}
 	} else {
 		c.setOffline(p, true)
 	}
-	if pi := c.kf.PartitionInfo(topic, part); pi != nil {
+	if pi := c.partitionInfo(topic, part); pi != nil {
 		c.mu.Lock()
 		p.epoch = pi.Epoch
 		if leader < 0 {

@@ -128,13 +128,20 @@ func (c *Cluster) AddFault(f NetFault, targets ...Target) (*FaultHandle, error) 
 		return nil, err
 	}
 	h := &FaultHandle{c: c, f: f, done: make(chan struct{})}
-	for _, o := range targets {
+	for i, o := range targets {
+		if o == nil {
+			return nil, fmt.Errorf("AddFault(%s): target %d is nil", f.kind, i)
+		}
 		o(&h.t)
 	}
 	if h.t.count < 0 {
 		return nil, fmt.Errorf("fake.Times(%d): want a count >= 0", h.t.count)
 	}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, errClosed
+	}
 	for _, b := range h.t.brokers {
 		if c.brokers[b] == nil {
 			c.mu.Unlock()
@@ -236,7 +243,18 @@ func (h *FaultHandle) Remove() error {
 	}
 	n.removeLocked(h)
 	n.mu.Unlock()
-	h.c.journal.add(Event{Kind: EventFaultRemoved, Detail: h.String()})
+	h.removedNow("")
+	return nil
+}
+
+// removedNow journals the removal and, for a network partition, lets the
+// partitions it held back replicate again.
+func (h *FaultHandle) removedNow(why string) {
+	detail := h.String()
+	if why != "" {
+		detail += " " + why
+	}
+	h.c.journal.add(Event{Kind: EventFaultRemoved, Detail: detail})
 	if h.f.kind == kindPartition {
 		h.c.mu.Lock()
 		parts := h.c.allPartitionsLocked()
@@ -245,7 +263,6 @@ func (h *FaultHandle) Remove() error {
 			h.c.kickFlush(p)
 		}
 	}
-	return nil
 }
 
 func (n *netLayer) removeLocked(h *FaultHandle) {
@@ -316,7 +333,7 @@ func (n *netLayer) beforeRoute(cn *conn, h reqHeader) bool {
 		n.mu.Unlock()
 		return true
 	}
-	var hits, holes []*FaultHandle
+	var hits, holes, spent []*FaultHandle
 	closeConn := false
 	for _, f := range slices.Clone(n.faults) {
 		if !f.t.matches(cn, h) {
@@ -353,12 +370,16 @@ func (n *netLayer) beforeRoute(cn *conn, h reqHeader) bool {
 			hits = append(hits, f)
 			if f.t.count > 0 && f.hits >= f.t.count {
 				n.removeLocked(f)
+				spent = append(spent, f)
 			}
 		}
 	}
 	n.mu.Unlock()
 	for _, f := range hits {
 		n.c.journal.add(Event{Kind: EventFaultHit, Broker: cn.l.node, Client: h.clientID, Conn: cn.remote, Detail: fmt.Sprintf("%s on %s", f, kmsg.NameForKey(h.key))})
+	}
+	for _, f := range spent {
+		f.removedNow(fmt.Sprintf("after %d hits", f.t.count))
 	}
 	if closeConn {
 		return false
@@ -416,6 +437,15 @@ func (n *netLayer) closeAll() {
 // every broker for -1) now; clients reconnect. It returns how many it closed.
 func (c *Cluster) CloseClientConnections(broker int32) (int, error) {
 	c.mu.Lock()
+	if broker != -1 {
+		if _, err := c.brokerLocked("CloseClientConnections", broker); err != nil {
+			c.mu.Unlock()
+			return 0, err
+		}
+	} else if c.closed {
+		c.mu.Unlock()
+		return 0, errClosed
+	}
 	var ls []*listener
 	for _, id := range c.brokerIDsLocked() {
 		b := c.brokers[id]
@@ -423,12 +453,7 @@ func (c *Cluster) CloseClientConnections(broker int32) (int, error) {
 			ls = append(ls, b.ln)
 		}
 	}
-	known := broker < 0 || c.brokers[broker] != nil
-	ids := c.brokerIDsLocked()
 	c.mu.Unlock()
-	if !known {
-		return 0, fmt.Errorf("unknown broker %d (brokers are %v)", broker, ids)
-	}
 	n := 0
 	for _, l := range ls {
 		n += l.closeConns(nil)

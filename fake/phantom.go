@@ -153,7 +153,7 @@ func (p *phantom) request(req kmsg.Request) (kmsg.Response, error) {
 	default:
 	}
 	if p.cn == nil {
-		coord := p.c.kf.CoordinatorFor(p.group)
+		coord := p.c.coordinatorFor(p.group)
 		p.c.mu.Lock()
 		b := p.c.brokers[coord]
 		p.c.mu.Unlock()
@@ -386,7 +386,7 @@ func (p *phantom) leaveClassic() {
 // stopFree sends a last request after the phantom was stopped.
 func (p *phantom) stopFree(req kmsg.Request) {
 	p.reconnect()
-	coord := p.c.kf.CoordinatorFor(p.group)
+	coord := p.c.coordinatorFor(p.group)
 	_, _ = p.c.request(coord, req)
 }
 

@@ -362,7 +362,7 @@ func (c *Cluster) enterTailModeLocked(p *partitionState) {
 	}
 	topic, part := p.topic.name, p.id
 	c.mu.Unlock()
-	pi := c.kf.PartitionInfo(topic, part)
+	pi := c.partitionInfo(topic, part)
 	c.mu.Lock()
 	if pi != nil {
 		p.leo = pi.HighWatermark

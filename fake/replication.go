@@ -206,11 +206,15 @@ func (c *Cluster) PauseFollower(broker int32) error { return c.setBrokerPaused(b
 func (c *Cluster) ResumeFollower(broker int32) error { return c.setBrokerPaused(broker, false) }
 
 func (c *Cluster) setBrokerPaused(id int32, paused bool) error {
+	verb := "PauseFollower"
+	if !paused {
+		verb = "ResumeFollower"
+	}
 	c.mu.Lock()
-	b := c.brokers[id]
-	if b == nil {
+	b, err := c.brokerLocked(verb, id)
+	if err != nil {
 		c.mu.Unlock()
-		return fmt.Errorf("unknown broker %d (brokers are %v)", id, c.brokerIDsLocked())
+		return err
 	}
 	if b.paused == paused {
 		c.mu.Unlock()

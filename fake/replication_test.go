@@ -386,7 +386,7 @@ func TestFaultVerbBadInput(t *testing.T) {
 	check("ResumeReplication not paused", c.ResumeReplication("t", 0), "already resumed")
 	check("KillBroker unknown", c.KillBroker(9), "KillBroker(9): unknown broker (brokers are [0 1])")
 	check("RestartBroker running", c.RestartBroker(0), "RestartBroker(0): the broker is running")
-	check("PauseFollower unknown", c.PauseFollower(7), "unknown broker 7")
+	check("PauseFollower unknown", c.PauseFollower(7), "PauseFollower(7): unknown broker (brokers are [0 1])")
 	if err := c.KillBroker(1); err != nil {
 		t.Fatal(err)
 	}

@@ -290,7 +290,7 @@ func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte
 		c.mu.Unlock()
 		for _, f := range fixes {
 			var hw int64
-			if pi := c.kf.PartitionInfo(f.p.topic.name, f.p.id); pi != nil {
+			if pi := c.partitionInfo(f.p.topic.name, f.p.id); pi != nil {
 				hw = pi.HighWatermark
 			}
 			c.mu.Lock()

@@ -55,10 +55,6 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 			producer := e.Client
 			if e.Transactional {
 				producer = fmt.Sprint("pid ", e.ProducerID)
-				if !openTxn[e.ProducerID] {
-					openTxn[e.ProducerID] = true
-					h.BeginTxn(producer)
-				}
 			}
 			if len(e.Records) > 0 {
 				for _, r := range e.Records {
@@ -73,6 +69,9 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 					h.Ack(producer, e.Topic, e.Partition, o, string(r.Key), string(r.Value))
 				}
 			}
+		case fake.EventTxnBegin:
+			openTxn[e.ProducerID] = true
+			h.BeginTxn(fmt.Sprint("pid ", e.ProducerID))
 		case fake.EventTxnEnd:
 			if openTxn[e.ProducerID] {
 				delete(openTxn, e.ProducerID)
