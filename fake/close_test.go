@@ -38,6 +38,10 @@ func TestVerbsAfterClose(t *testing.T) {
 		"JoinPhantom":            func() error { _, err := c.JoinPhantom("g", 1); return err },
 		"MoveCoordinator":        func() error { _, err := c.MoveCoordinator("g"); return err },
 		"WaitGroup":              func() error { _, err := c.WaitGroup(ctx, "g", fake.GroupStable(1)); return err },
+		"WaitPartition": func() error {
+			_, err := c.WaitPartition(ctx, "t", 0, func(fake.PartitionState) bool { return true })
+			return err
+		},
 	}
 	for name, verb := range verbs {
 		done := make(chan error, 1)
@@ -103,6 +107,18 @@ func TestBadVerbArguments(t *testing.T) {
 	}
 	if _, err := c.CloseClientConnections(-7); err == nil || !strings.Contains(err.Error(), "unknown broker") {
 		t.Errorf("CloseClientConnections(-7): %v", err)
+	}
+	if _, err := c.WaitPartition(context.Background(), "t", 0, nil); err == nil || !strings.Contains(err.Error(), "the condition is nil") {
+		t.Errorf("WaitPartition with a nil condition: %v", err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = c.WaitPartition(short, "t", 0, func(st fake.PartitionState) bool { return st.HighWatermark > 0 })
+	if err == nil || !strings.Contains(err.Error(), "context deadline exceeded (last seen leader") {
+		t.Errorf("WaitPartition timing out: %v", err)
+	}
+	if _, err := c.WaitPartition(context.Background(), "nope", 0, func(fake.PartitionState) bool { return true }); err == nil || !strings.Contains(err.Error(), `unknown topic "nope"`) {
+		t.Errorf("WaitPartition unknown topic: %v", err)
 	}
 	if got := c.JournalTail(-1); got != "" {
 		t.Errorf("JournalTail(-1) = %q", got)

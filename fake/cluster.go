@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -290,6 +291,32 @@ func (c *Cluster) Partition(topic string, partition int32) (PartitionState, erro
 		st.LogEndOffset = max(pi.HighWatermark, tail)
 	}
 	return st, nil
+}
+
+// WaitPartition waits until cond holds for a snapshot of topic/partition
+// (for example that acknowledged writes sit in the leader's un-replicated
+// tail: LogEndOffset > HighWatermark) and returns that snapshot.
+func (c *Cluster) WaitPartition(ctx context.Context, topic string, partition int32, cond func(PartitionState) bool) (PartitionState, error) {
+	if cond == nil {
+		return PartitionState{}, fmt.Errorf("WaitPartition(%q, %d): the condition is nil", topic, partition)
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := c.Partition(topic, partition)
+		if err != nil {
+			return st, fmt.Errorf("WaitPartition: %w", err)
+		}
+		if cond(st) {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, fmt.Errorf("WaitPartition(%q, %d): %w (last seen leader %d epoch %d, ISR %v, high watermark %d, log end %d)",
+				topic, partition, ctx.Err(), st.Leader, st.LeaderEpoch, st.ISR, st.HighWatermark, st.LogEndOffset)
+		case <-tick.C:
+		}
+	}
 }
 
 // Topics is the sorted list of topic names the cluster has.

@@ -66,7 +66,9 @@
 // clients but take partitions (a classic phantom that becomes leader
 // balances with the kgo balancer the real members named). MoveCoordinator
 // moves the coordinator; committed offsets survive. WaitGroup waits for a
-// group state (GroupStable, GroupOwns) instead of sleeping. The cluster
+// group state (GroupStable, GroupOwns) instead of sleeping, as
+// WaitPartition does for a partition (writes waiting in the leader's tail,
+// a shrunk ISR, a new leader). The cluster
 // allows 100 ms session timeouts and a 100 ms KIP-848 heartbeat interval,
 // so with harness clients a second member owns partitions in well under
 // 200 ms.
@@ -75,8 +77,14 @@
 //
 // Journal returns every event in order: appends, high-watermark moves,
 // truncations, fetches served to each connection, offset commits,
-// transaction ends, leader/ISR/epoch changes, brokers up and down, faults
-// added, hit and removed. WriteJournal exports it as JSON lines.
+// transaction begins (a producer's first transactional append) and ends,
+// leader/ISR/epoch changes, topics created and deleted, brokers up and
+// down, group generations and verbs, network faults added, hit and removed.
+// WriteJournal exports it as JSON lines; the fields that apply to an
+// event's kind are written even when zero.
+//
+// Errors injected through kfake's own Fault (Kfake().Fault) are kfake's:
+// the journal does not see them.
 //
 // # Determinism
 //

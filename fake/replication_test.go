@@ -522,10 +522,9 @@ func TestCloseReleasesBlockedRequests(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.ProduceSync(ctx, kgo.StringRecord("waiting")).FirstErr() }()
-	waitFor(t, ctx, "an acks=all write waiting for followers", func() bool {
-		st, err := c.Partition("t", 0)
-		return err == nil && st.LogEndOffset > st.HighWatermark
-	})
+	if _, err := c.WaitPartition(ctx, "t", 0, func(st fake.PartitionState) bool { return st.LogEndOffset > st.HighWatermark }); err != nil {
+		t.Fatal(err)
+	}
 	// Close returns although a request is held (goleak checks that nothing
 	// of the cluster is left running), and the write never succeeds.
 	if err := c.Close(); err != nil {

@@ -63,13 +63,18 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 // Client returns a franz-go client pointed at the cluster, closed when the
 // test ends. opts come after the fast test defaults and override them.
 //
-// The client records what it sends, what is acknowledged and what it polls
-// into the cluster's History (see Recorder), under its client id (or
-// "client-N"), unless opts already hook it up to a Recorder.
+// Its client id is "client-N" unless opts name one, so the journal tells
+// clients apart. The client records what it sends, what is acknowledged
+// and what it polls into the cluster's History (see Recorder) under its
+// client id, unless opts already hook it up to a Recorder.
 func (c *Cluster) Client(tb testing.TB, opts ...kgo.Opt) *kgo.Client {
 	tb.Helper()
+	c.mu.Lock()
+	c.clients++
+	id := fmt.Sprintf("client-%d", c.clients)
+	c.mu.Unlock()
 	auto := &autoRecorder{c: c}
-	cl, err := kgo.NewClient(append(append(c.ClientDefaults(), kgo.WithHooks(auto)), opts...)...)
+	cl, err := kgo.NewClient(append(append(c.ClientDefaults(), kgo.ClientID(id), kgo.WithHooks(auto)), opts...)...)
 	if err != nil {
 		tb.Fatalf("kafkaemu: creating a kgo client: %v", err)
 	}
@@ -93,12 +98,6 @@ func (a *autoRecorder) OnNewClient(cl *kgo.Client) {
 		}
 	}
 	name, _ := cl.OptValue(kgo.ClientID).(string)
-	if name == "" || name == "kgo" {
-		a.c.mu.Lock()
-		a.c.clients++
-		name = fmt.Sprintf("client-%d", a.c.clients)
-		a.c.mu.Unlock()
-	}
 	a.rec = a.c.Recorder(name)
 	a.rec.OnNewClient(cl)
 }

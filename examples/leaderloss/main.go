@@ -121,9 +121,8 @@ func workload(seed int64, acksAll bool) (result, error) {
 		if err := producer.Flush(ctx); err != nil { // acks=1: acknowledged from the leader's log
 			return res, err
 		}
-	} else if err := waitUntil(ctx, func() bool { // acks=all: all 50 wait for the followers
-		st, err := c.Partition("payments", 0)
-		return err == nil && st.LogEndOffset == 150
+	} else if _, err := c.WaitPartition(ctx, "payments", 0, func(st fake.PartitionState) bool { // acks=all: all 50 wait for the followers
+		return st.LogEndOffset == 150
 	}); err != nil {
 		return res, err
 	}
@@ -177,17 +176,4 @@ func workload(seed int64, acksAll bool) (result, error) {
 		}
 	}
 	return res, nil
-}
-
-func waitUntil(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
 }
