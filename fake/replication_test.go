@@ -553,11 +553,14 @@ func TestJournalJSONLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != len(c.Journal()) && len(lines) < 5 {
-		t.Fatalf("%d JSON lines for %d events", len(lines), len(c.Journal()))
+	journal := c.Journal()
+	// 3 brokers up, the topic's leader and creation, the append and its
+	// high watermark: at least 7 events, one line each.
+	if len(lines) != len(journal) || len(lines) < 7 {
+		t.Fatalf("%d JSON lines for %d events, want one per event and at least 7", len(lines), len(journal))
 	}
 	var last int64
-	for _, l := range lines {
+	for i, l := range lines {
 		var e fake.Event
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
 			t.Fatalf("line %q: %v", l, err)
@@ -566,6 +569,9 @@ func TestJournalJSONLines(t *testing.T) {
 			t.Fatalf("sequence numbers not increasing: %d after %d", e.Seq, last)
 		}
 		last = e.Seq
+		if e.Seq != journal[i].Seq || e.Kind != journal[i].Kind {
+			t.Errorf("line %d is event #%d %s, want the journal's #%d %s", i, e.Seq, e.Kind, journal[i].Seq, journal[i].Kind)
+		}
 	}
 }
 
