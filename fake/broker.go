@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -151,15 +152,17 @@ func (c *Cluster) reapplyLeaders(parts []*partitionState, why string) error {
 }
 
 // moveCoordinatorsOff rehashes kfake's coordinators until no group or
-// transactional id a client has looked up lands on a dead broker.
+// transactional id a client has looked up lands on a dead broker, and
+// journals the moves.
 func (c *Cluster) moveCoordinatorsOff() error {
-	c.mu.Lock()
-	keys := make([]string, 0, len(c.coordKeys))
-	for k := range c.coordKeys {
-		keys = append(keys, k)
-	}
-	c.mu.Unlock()
-	slices.Sort(keys)
+	before := c.coordinators()
+	defer c.journalCoordinatorMoves(before)
+	return c.avoidDeadCoordinators(slices.Sorted(maps.Keys(before)))
+}
+
+// avoidDeadCoordinators rehashes until no key is coordinated by a dead
+// broker.
+func (c *Cluster) avoidDeadCoordinators(keys []string) error {
 	for try := 0; try < 10000; try++ {
 		ok := true
 		for _, k := range keys {
@@ -181,4 +184,36 @@ func (c *Cluster) moveCoordinatorsOff() error {
 		}
 	}
 	return fmt.Errorf("could not move the coordinators of %d groups off dead brokers", len(keys))
+}
+
+// coordinators is where each group and transactional id clients looked up
+// (and extra ids) is coordinated now.
+func (c *Cluster) coordinators(extra ...string) map[string]int32 {
+	c.mu.Lock()
+	keys := slices.Collect(maps.Keys(c.coordKeys))
+	c.mu.Unlock()
+	at := map[string]int32{}
+	for _, k := range append(keys, extra...) {
+		at[k] = c.coordinatorFor(k)
+	}
+	return at
+}
+
+// journalCoordinatorMoves journals every id whose coordinator moved since
+// before (kfake rehashes all coordinators at once).
+func (c *Cluster) journalCoordinatorMoves(before map[string]int32) {
+	for _, k := range slices.Sorted(maps.Keys(before)) {
+		now := c.coordinatorFor(k)
+		if now == before[k] || now < 0 {
+			continue
+		}
+		c.mu.Lock()
+		txn := c.coordKeys[k] == 1
+		c.mu.Unlock()
+		e := Event{Kind: EventCoordinatorMoved, Broker: now, Group: k, Detail: fmt.Sprintf("from broker %d to %d", before[k], now)}
+		if txn {
+			e.Group, e.Detail = "", fmt.Sprintf("transactional.id=%s from broker %d to %d", k, before[k], now)
+		}
+		c.journal.add(e)
+	}
 }

@@ -37,7 +37,7 @@ type Cluster struct {
 	txnParts    map[int64]map[*partitionState]bool         // producer id -> partitions its open transaction wrote
 	listening   int32                                      // the broker id the next ListenFn call is for
 	controller  int32                                      // kfake's controller, which alone creates and deletes topics
-	coordKeys   map[string]bool                            // group and transactional ids clients looked up
+	coordKeys   map[string]int8                            // group (0) and transactional (1) ids clients looked up
 	closed      bool
 
 	kfMu     sync.RWMutex // held (read) by every call into kfake; see onKfake
@@ -125,7 +125,7 @@ func New(opts ...Option) (*Cluster, error) {
 		brokers:     make(map[int32]*brokerState),
 		topics:      make(map[string]*topicState),
 		topicIDs:    make(map[[16]byte]string),
-		coordKeys:   make(map[string]bool),
+		coordKeys:   make(map[string]int8),
 		txnParts:    make(map[int64]map[*partitionState]bool),
 		groups:      make(map[string]*groupTrack),
 		staticJoins: make(map[string][]kmsg.JoinGroupRequestProtocol),

@@ -84,6 +84,7 @@ func testKillCoordinator(t *testing.T, modeOpts []kgo.Opt) {
 	if sum := committed(); sum != 20 {
 		t.Errorf("committed offsets sum to %d after the coordinator died, want 20", sum)
 	}
+	coordinatorMoveJournaled(t, c, "g", old, now)
 
 	// The member keeps consuming and commits through the new coordinator.
 	// kgo may still pick the dead broker (it is one of the client's seeds,

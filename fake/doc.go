@@ -43,8 +43,11 @@
 // and transactional producers keep their guarantees across failover: a
 // retried batch is deduplicated by producer id, epoch and sequence.
 //
-// What is not modelled: unclean election loses only the tail (the replica
-// that takes over is assumed to have the replicated prefix); kfake itself
+// What is not modelled: unclean election elects an out-of-sync replica
+// (leader epoch up, ISR just that replica) but loses nothing: by then the
+// ISR was the leader alone, so there is no tail, and Kafka's loss of the
+// committed records the new leader had never copied would need kfake to
+// truncate the end of a log, which it cannot; kfake itself
 // applies transaction timeouts, retention and compaction, to the
 // replicated prefix only; a leader isolated by a network Partition stays
 // leader (Kafka's controller would fence it after the broker session
@@ -79,7 +82,8 @@
 // truncations, fetches served to each connection, offset commits,
 // transaction begins (a producer's first transactional append) and ends,
 // leader/ISR/epoch changes, topics created and deleted, brokers up and
-// down, group generations and verbs, network faults added, hit and removed.
+// down, group generations and verbs, coordinator moves (MoveCoordinator,
+// KillBroker), network faults added, hit and removed.
 // WriteJournal exports it as JSON lines; the fields that apply to an
 // event's kind are written even when zero.
 //

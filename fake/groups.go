@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -312,15 +313,16 @@ func (c *Cluster) MoveCoordinator(group string) (int32, error) {
 		return -1, fmt.Errorf("MoveCoordinator(%q): only one broker is up", group)
 	}
 	old := c.coordinatorFor(group)
+	before := c.coordinators(group)
+	defer c.journalCoordinatorMoves(before)
 	for try := 0; try < 1000; try++ {
 		if err := c.rehashCoordinators(); err != nil {
 			return -1, fmt.Errorf("MoveCoordinator(%q): %w", group, err)
 		}
-		if err := c.moveCoordinatorsOff(); err != nil {
+		if err := c.avoidDeadCoordinators(slices.Sorted(maps.Keys(before))); err != nil {
 			return -1, err
 		}
 		if now := c.coordinatorFor(group); now != old {
-			c.journal.add(Event{Kind: EventGroup, Group: group, Broker: now, Detail: fmt.Sprintf("coordinator moved from broker %d to %d", old, now)})
 			return now, nil
 		}
 	}

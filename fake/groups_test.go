@@ -298,7 +298,19 @@ func testMoveCoordinator(t *testing.T, modeOpts []kgo.Opt) {
 	if total(before) != 20 || total(after) != 30 {
 		t.Errorf("committed offsets sum %d before, %d after; want 20 and 30", total(before), total(after))
 	}
-	journaled(t, c, fmt.Sprintf("coordinator moved from broker %d to %d", old, now))
+	coordinatorMoveJournaled(t, c, "g", old, now)
+}
+
+// coordinatorMoveJournaled fails t unless the journal shows group's
+// coordinator moving from broker old to now.
+func coordinatorMoveJournaled(t *testing.T, c *harness.Cluster, group string, old, now int32) {
+	t.Helper()
+	for _, e := range c.Journal() {
+		if e.Kind == fake.EventCoordinatorMoved && e.Group == group && e.Broker == now && e.Detail == fmt.Sprintf("from broker %d to %d", old, now) {
+			return
+		}
+	}
+	t.Errorf("the journal does not show %q's coordinator moving from %d to %d:\n%s", group, old, now, c.JournalTail(20))
 }
 
 // journaled fails t unless a group event in c's journal has detail.

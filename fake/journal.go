@@ -14,25 +14,26 @@ type EventKind string
 
 // The kinds of journal events.
 const (
-	EventBrokerUp        EventKind = "broker-up"
-	EventBrokerDown      EventKind = "broker-down"
-	EventTopicCreated    EventKind = "topic-created"
-	EventTopicDeleted    EventKind = "topic-deleted"
-	EventAppend          EventKind = "append"           // a batch entered the leader's log (maybe only its un-replicated tail)
-	EventHighWatermark   EventKind = "high-watermark"   // the replicated prefix grew: records up to Offset are committed
-	EventTruncate        EventKind = "truncate"         // an un-replicated tail was dropped by a leader change: those writes are lost
-	EventFetch           EventKind = "fetch"            // records served to a client connection
-	EventOffsetCommit    EventKind = "offset-commit"    // a group committed an offset
-	EventTxnBegin        EventKind = "txn-begin"        // a producer's first transactional append since its last txn-end
-	EventTxnEnd          EventKind = "txn-end"          // a transaction committed or aborted
-	EventLeaderChange    EventKind = "leader-change"    // new leader (or -1: offline) and epoch
-	EventISRChange       EventKind = "isr-change"       // the in-sync replica set shrank or grew
-	EventReplication     EventKind = "replication"      // replication paused or resumed
-	EventProduceRejected EventKind = "produce-rejected" // the emulator answered a produce with an error
-	EventFaultAdded      EventKind = "fault-added"
-	EventFaultHit        EventKind = "fault-hit"
-	EventFaultRemoved    EventKind = "fault-removed"
-	EventGroup           EventKind = "group"
+	EventBrokerUp         EventKind = "broker-up"
+	EventBrokerDown       EventKind = "broker-down"
+	EventTopicCreated     EventKind = "topic-created"
+	EventTopicDeleted     EventKind = "topic-deleted"
+	EventAppend           EventKind = "append"           // a batch entered the leader's log (maybe only its un-replicated tail)
+	EventHighWatermark    EventKind = "high-watermark"   // the replicated prefix grew: records up to Offset are committed
+	EventTruncate         EventKind = "truncate"         // an un-replicated tail was dropped by a leader change: those writes are lost
+	EventFetch            EventKind = "fetch"            // records served to a client connection
+	EventOffsetCommit     EventKind = "offset-commit"    // a group committed an offset
+	EventTxnBegin         EventKind = "txn-begin"        // a producer's first transactional append since its last txn-end
+	EventTxnEnd           EventKind = "txn-end"          // a transaction committed or aborted
+	EventLeaderChange     EventKind = "leader-change"    // new leader (or -1: offline) and epoch
+	EventISRChange        EventKind = "isr-change"       // the in-sync replica set shrank or grew
+	EventReplication      EventKind = "replication"      // replication paused or resumed
+	EventProduceRejected  EventKind = "produce-rejected" // the emulator answered a produce with an error
+	EventFaultAdded       EventKind = "fault-added"
+	EventFaultHit         EventKind = "fault-hit"
+	EventFaultRemoved     EventKind = "fault-removed"
+	EventGroup            EventKind = "group"
+	EventCoordinatorMoved EventKind = "coordinator-moved" // a group's (Group) or a transactional id's coordinator is now Broker
 )
 
 // Event is one thing the cluster did. Fields that do not apply are zero.
@@ -143,7 +144,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	// Whatever is set is written; these kinds also write their zeros.
 	var broker, leader, epoch, offset, last bool
 	switch e.Kind {
-	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventTxnBegin, EventTxnEnd, EventFaultHit,
+	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
 		EventProduceRejected, EventHighWatermark:
 		broker = true
 	case EventGroup:

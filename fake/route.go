@@ -150,8 +150,8 @@ func (c *Cluster) noteCoordinatorKeys(h reqHeader, body []byte) {
 	c.mu.Lock()
 	added, anyDown := false, false
 	for _, k := range keys {
-		if k != "" && !c.coordKeys[k] {
-			c.coordKeys[k] = true
+		if _, known := c.coordKeys[k]; k != "" && !known {
+			c.coordKeys[k] = r.CoordinatorType
 			added = true
 		}
 	}
