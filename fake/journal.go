@@ -80,8 +80,13 @@ type RecordValue struct {
 
 // String is a one-line, human-readable form of e.
 func (e Event) String() string {
+	return fmt.Sprintf("#%d %s %s", e.Seq, e.Time.Format("15:04:05.000000"), e.describe())
+}
+
+// describe is e's line without its sequence number and time.
+func (e Event) describe() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s %s", e.Seq, e.Time.Format("15:04:05.000000"), e.Kind)
+	b.WriteString(string(e.Kind))
 	if e.Topic != "" {
 		fmt.Fprintf(&b, " %s[%d]", e.Topic, e.Partition)
 	}
@@ -179,6 +184,59 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		out.Epoch = &e.Epoch
 	}
 	return json.Marshal(out)
+}
+
+// Timeline renders events (a Journal, or one read back from JSON lines) as
+// a report: a summary of what happened, then one line per event with its
+// time since the first event.
+func Timeline(events []Event) string {
+	var b strings.Builder
+	if len(events) == 0 {
+		return "no events\n"
+	}
+	var appended, lost, served int64
+	count := map[EventKind]int{}
+	for _, e := range events {
+		count[e.Kind]++
+		switch e.Kind {
+		case EventAppend:
+			appended += e.LastOffset - e.Offset + 1
+		case EventTruncate:
+			lost += e.LastOffset - e.Offset + 1
+		case EventFetch:
+			served += e.LastOffset - e.Offset + 1
+		}
+	}
+	span := events[len(events)-1].Time.Sub(events[0].Time)
+	fmt.Fprintf(&b, "%d events over %v: %d records appended, %d dropped by failovers, %d served by fetch; "+
+		"%d leader changes, %d ISR changes, %d brokers down, %d coordinator moves; faults %d added, %d hits, %d removed\n",
+		len(events), span.Round(time.Microsecond), appended, lost, served,
+		count[EventLeaderChange], count[EventISRChange], count[EventBrokerDown], count[EventCoordinatorMoved],
+		count[EventFaultAdded], count[EventFaultHit], count[EventFaultRemoved])
+	start := events[0].Time
+	for _, e := range events {
+		fmt.Fprintf(&b, "%+10.3fms #%-5d %s\n", float64(e.Time.Sub(start).Microseconds())/1000, e.Seq, e.describe())
+	}
+	return b.String()
+}
+
+// ReadJournal reads events written by WriteJournal (or served by
+// kafkaemu serve's GET /journal). A line that is not an event is an error
+// naming the line.
+func ReadJournal(r io.Reader) ([]Event, error) {
+	var evs []Event
+	dec := json.NewDecoder(r)
+	for line := 1; ; line++ {
+		var e Event
+		err := dec.Decode(&e)
+		if err == io.EOF {
+			return evs, nil
+		}
+		if err != nil {
+			return evs, fmt.Errorf("journal event %d: %w", line, err)
+		}
+		evs = append(evs, e)
+	}
 }
 
 // journal is an append-only, concurrency-safe event log.

@@ -4,12 +4,14 @@
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
 //	kafkaemu run scenarios/library/*.yaml    # scenario files, outside go test
+//	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
 //
 // HTTP API (POST for faults, GET for state; errors are 4xx with a message):
 //
 //	GET  /brokers                          brokers and their addresses
 //	GET  /partitions?topic=T               leader, replicas, ISR, high watermark per partition
 //	GET  /journal                          every event as JSON lines
+//	GET  /timeline                         the journal as a readable timeline report
 //	POST /fail-leader?topic=T&partition=P
 //	POST /pause-replication?topic=T&partition=P    /resume-replication?...
 //	POST /kill-broker?broker=B             /restart-broker?broker=B
@@ -32,22 +34,24 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "kafkaemu:", err)
 		os.Exit(2)
 	}
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: kafkaemu serve [flags] | kafkaemu run [-seed N] FILE...")
+		return fmt.Errorf("usage: kafkaemu serve [flags] | kafkaemu run [-seed N] FILE... | kafkaemu timeline [FILE]")
 	}
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, nil)
 	case "run":
 		return runFiles(args[1:], stdout, stderr)
+	case "timeline":
+		return timeline(args[1:], stdin, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve, run", args[0])
+		return fmt.Errorf("unknown command %q; commands: serve, run, timeline", args[0])
 	}
 }

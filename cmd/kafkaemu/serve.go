@@ -123,6 +123,10 @@ func (a *api) routes() *http.ServeMux {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		_ = a.c.WriteJournal(w)
 	})
+	m.HandleFunc("GET /timeline", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, fake.Timeline(a.c.Journal()))
+	})
 	m.HandleFunc("POST /fail-leader", a.handle(func(q query) (any, error) {
 		leader, err := a.c.FailLeader(q.str("topic"), q.i32("partition"))
 		return map[string]int32{"leader": leader}, err

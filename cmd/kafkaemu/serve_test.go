@@ -138,14 +138,14 @@ func TestServeBadFlags(t *testing.T) {
 			t.Errorf("serve %v: %v, want %q", tc.args, err, tc.want)
 		}
 	}
-	if err := run(context.Background(), []string{"nope"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `unknown command "nope"`) {
+	if err := run(context.Background(), []string{"nope"}, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), `unknown command "nope"`) {
 		t.Errorf("unknown command: %v", err)
 	}
 }
 
 func TestRunScenarioFiles(t *testing.T) {
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"run", "../../scenarios/library/acks1-leader-loss.yaml", "../../scenarios/library/retries-idempotent-no-duplicates.yaml"}, &out, io.Discard)
+	err := run(context.Background(), []string{"run", "../../scenarios/library/acks1-leader-loss.yaml", "../../scenarios/library/retries-idempotent-no-duplicates.yaml"}, nil, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -164,12 +164,12 @@ func TestRunScenarioFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	err = run(context.Background(), []string{"run", bad}, &out, io.Discard)
+	err = run(context.Background(), []string{"run", bad}, nil, &out, io.Discard)
 	if err == nil || !strings.Contains(out.String(), "FAIL no-loss-expected") || !strings.Contains(out.String(), "expected lost-write == 0") || !strings.Contains(out.String(), "KAFKAEMU_SEED=") {
 		t.Errorf("err %v, output:\n%s", err, out.String())
 	}
 	out.Reset()
-	if err := run(context.Background(), []string{"run", "nope.yaml"}, &out, io.Discard); err == nil || !strings.Contains(out.String(), "nope.yaml") {
+	if err := run(context.Background(), []string{"run", "nope.yaml"}, nil, &out, io.Discard); err == nil || !strings.Contains(out.String(), "nope.yaml") {
 		t.Errorf("missing file: %v %s", err, out.String())
 	}
 }
