@@ -87,8 +87,9 @@
 // WriteJournal exports it as JSON lines; the fields that apply to an
 // event's kind are written even when zero.
 //
-// Errors injected through kfake's own Fault (Kfake().Fault) are kfake's:
-// the journal does not see them.
+// InjectError is kfake's own error-code injection (kfake.Fault), journaled
+// like the network faults; errors injected through Kfake().Fault directly
+// are kfake's and the journal does not see them.
 //
 // # Determinism
 //
