@@ -15,14 +15,17 @@ const (
 	// LostWrite: a write was acknowledged but no one ever read it,
 	// although consumers read past its offset (or the broker's log, when
 	// the history has it, does not hold it). Usually acks=0/1 (or
-	// unclean.leader.election) and a leader failover.
+	// unclean.leader.election) and a leader failover. A write below a log
+	// start the history records (History.Deleted) was deleted, not lost,
+	// unless another value was read at its offset.
 	LostWrite Anomaly = "lost-write"
 	// Duplicate: one value is stored at two offsets. Usually a producer
 	// retry without enable.idempotence after a lost response.
 	Duplicate Anomaly = "duplicate"
 	// Unseen: a write was acknowledged and readable but a group that
 	// should consume it never polled it. Usually commit-before-process
-	// (at-most-once) with a crash, or a consumer that stopped early.
+	// (at-most-once) with a crash, a consumer that stopped early, or
+	// records deleted (retention) before the group read them.
 	Unseen Anomaly = "unseen"
 	// PollSkip: within one generation, a consumer's next poll of a
 	// partition jumped over a record it should have seen. Usually a
@@ -216,6 +219,7 @@ func check(evs []Event, cfg checkConfig) Report {
 	maxPolled := map[tp]int64{}
 	stored := map[tp]bool{} // partitions with a broker-side view
 	storedVals := map[tpv]bool{}
+	deleted := map[tp]deletion{} // partitions whose log start moved
 	var acks, polls []*Event
 	var ackSends []int64 // the send each ack answers, aligned with acks
 
@@ -288,6 +292,11 @@ func check(evs []Event, cfg checkConfig) Report {
 			stored[tp{e.Topic, e.Partition}] = true
 			storedVals[tpv{tp{e.Topic, e.Partition}, e.Value}] = true
 			note(e, intern(e), "stored", true, 0)
+		case OpDeleted:
+			k := tp{e.Topic, e.Partition}
+			d := deleted[k]
+			d.logStart, d.seq = max(d.logStart, e.Offset), e.Seq
+			deleted[k] = d
 		case OpPoll:
 			k := tpo{tp{e.Topic, e.Partition}, e.Offset}
 			polls = append(polls, e)
@@ -399,6 +408,12 @@ func check(evs []Event, cfg checkConfig) Report {
 			if a.Offset >= 0 {
 				at := offsets[tpo{k, a.Offset}]
 				now, read = at.read, at.hasRead
+			}
+			if deleted[k].covers(a) {
+				// Deleted, not lost: reading past it or a log without
+				// it proves nothing. Another value read at its offset
+				// still does.
+				readPast, notStored = false, false
 			}
 			if readPast || notStored || (read && now != a.Value) {
 				detail := "acknowledged, never read, and consumers read past it"
@@ -584,6 +599,26 @@ func checkKeyOrder(acks, polls []*Event, sendSeq func(*Event) int64, add func(Fi
 			lastSent[k] = p
 		}
 	}
+}
+
+// deletion is where a partition's log starts after its records were
+// deleted, and when the history last learned it.
+type deletion struct {
+	logStart int64
+	seq      int64
+}
+
+// covers reports whether the acknowledged write a may have been deleted:
+// its offset is below the log start or, unknown (acks=0), it was
+// acknowledged before a deletion.
+func (d deletion) covers(a *Event) bool {
+	if d.seq == 0 {
+		return false
+	}
+	if a.Offset >= 0 {
+		return a.Offset < d.logStart
+	}
+	return a.Seq < d.seq
 }
 
 // topicValue is a value's identity, scoped by topic: a pipeline copies

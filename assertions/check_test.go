@@ -2,6 +2,7 @@ package assertions
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,4 +188,77 @@ func TestAssertionMessages(t *testing.T) {
 		t.Error("an assertion failed on a clean history")
 	}
 	var _ assert.TestingT = rt
+}
+
+// Records a deletion removed (DeleteRecords, retention) are not lost
+// writes, but a group that never polled them did not see them.
+func TestDeleted(t *testing.T) {
+	// deleted builds: p acknowledged d0..d4 at offsets 0-4 of t[0] (an
+	// acks=0 write "z" without an offset, before them); a consumer read
+	// d0 and then, after the log start moved to 3, d3 and d4. The broker
+	// stores 3 and 4.
+	deleted := func(logStart int64) *History {
+		h := NewHistory()
+		h.Send("p", "t", "", "z")
+		h.Ack("p", "t", 0, -1, "", "z")
+		for i := int64(0); i < 5; i++ {
+			v := fmt.Sprint("d", i)
+			h.Send("p", "t", "", v)
+			h.Ack("p", "t", 0, i, "", v)
+		}
+		h.Poll("c", "g", 1, false, []Record{{"t", 0, 0, "", "d0"}})
+		if logStart >= 0 {
+			h.Deleted("t", 0, logStart)
+		}
+		h.Poll("c", "g", 2, false, []Record{{"t", 0, 3, "", "d3"}, {"t", 0, 4, "", "d4"}})
+		h.Stored("t", 0, 3, "", "d3")
+		h.Stored("t", 0, 4, "", "d4")
+		return h
+	}
+	for _, tc := range []struct {
+		name     string
+		logStart int64 // -1: no deletion recorded
+		lost     []string
+		unseen   []string
+	}{
+		{"without the deletion the gap is lost", -1, []string{"d1", "d2", "z"}, nil},
+		{"below the log start is deleted", 3, nil, []string{"d1", "d2", "z"}},
+		{"a log start below the gap excuses only what it deleted", 2, []string{"d2"}, []string{"d1", "z"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Check(deleted(tc.logStart), ConsumedBy("g"))
+			values := func(a Anomaly) []string {
+				var vs []string
+				for _, f := range r.Findings[a] {
+					vs = append(vs, f.Value)
+				}
+				slices.Sort(vs)
+				return vs
+			}
+			if got := values(LostWrite); !slices.Equal(got, tc.lost) {
+				t.Errorf("lost-write %v, want %v\n%s", got, tc.lost, r)
+			}
+			if got := values(Unseen); !slices.Equal(got, tc.unseen) {
+				t.Errorf("unseen %v, want %v\n%s", got, tc.unseen, r)
+			}
+		})
+	}
+
+	// Another value read at a deleted write's offset still shows it lost.
+	h := NewHistory()
+	h.Send("p", "t", "", "x")
+	h.Ack("p", "t", 0, 0, "", "x") // acks=1, then the leader died
+	h.Poll("c", "g", 1, false, []Record{{"t", 0, 0, "", "y"}})
+	h.Deleted("t", 0, 1)
+	if r := Check(h); r.Count(LostWrite) != 1 {
+		t.Errorf("lost-write %d, want 1: another value was read at its offset\n%s", r.Count(LostWrite), r)
+	}
+	// Unseen without ConsumedBy too: a deleted write nobody polled.
+	h = NewHistory()
+	h.Send("p", "t", "", "x")
+	h.Ack("p", "t", 0, 0, "", "x")
+	h.Deleted("t", 0, 1)
+	if r := Check(h); r.Count(Unseen) != 1 || r.Count(LostWrite) != 0 {
+		t.Errorf("unseen %d, lost-write %d; want 1 and 0\n%s", r.Count(Unseen), r.Count(LostWrite), r)
+	}
 }

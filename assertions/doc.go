@@ -5,7 +5,8 @@
 // A History records operations: sends and their outcome (ack with
 // partition/offset, fail, unknown), polled records (consumer, group,
 // generation, poll call, isolation level), commits, transaction begin /
-// commit / abort, assignments, and — broker-side — what the log stores.
+// commit / abort, assignments, and — broker-side — what the log stores
+// and where a partition's log starts once records were deleted.
 // A Recorder fills one from any franz-go client: kgo.WithHooks(rec).
 // harness builds a broker-side History from the cluster's journal for
 // clients that cannot be hooked. Values are identified by a stable id
@@ -14,7 +15,7 @@
 //
 // Check finds the anomalies:
 //
-//	lost-write            acknowledged, never read, though consumers read past it (or the log lacks it)
+//	lost-write            acknowledged, never read, though consumers read past it (or the log lacks it); not if deleted
 //	duplicate             one value at two offsets
 //	unseen                acknowledged, never polled (by every group of ConsumedBy)
 //	redelivered           one group polled a value twice

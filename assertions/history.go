@@ -22,6 +22,9 @@ const (
 	OpAssign  Op = "assign" // a consumer was assigned Partition
 	OpRevoke  Op = "revoke" // a consumer gave Partition up (revoked or lost)
 	OpStored  Op = "stored" // broker-side: the log holds the record at Partition/Offset
+	// OpDeleted is broker-side: Partition's log now starts at Offset; the
+	// records below it were deleted (DeleteRecords, retention).
+	OpDeleted Op = "deleted"
 )
 
 // Event is one operation in a History. Fields that do not apply are zero.
@@ -201,6 +204,14 @@ func (h *History) Revoked(consumer, group string, generation int32, topic string
 // found even when no consumer read past them.
 func (h *History) Stored(topic string, partition int32, offset int64, key, value string) {
 	h.add(Event{Op: OpStored, Topic: topic, Partition: partition, Offset: offset, Key: key, Value: value})
+}
+
+// Deleted records broker-side that partition's log start moved to
+// logStart (DeleteRecords, retention): the acknowledged writes below it
+// were deleted, not lost. They are still unseen by a group that never
+// polled them.
+func (h *History) Deleted(topic string, partition int32, logStart int64) {
+	h.add(Event{Op: OpDeleted, Topic: topic, Partition: partition, Offset: logStart})
 }
 
 func errString(err error) string {
