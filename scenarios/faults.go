@@ -509,7 +509,11 @@ func (d *decoder) trigger(n *yaml.Node) Trigger {
 	}
 	switch len(kinds) {
 	case 0:
-		d.errorf(n, "trigger has no progress count; expected acked, consumed or committed, like {acked: 500}")
+		// A misspelled count ({ackd: 5}) was reported with a guess
+		// already.
+		if !m.merged && !slices.ContainsFunc([]string{"acked", "consumed", "committed"}, func(k string) bool { return m.guessed[k] }) {
+			d.errorf(n, "trigger has no progress count; expected acked, consumed or committed, like {acked: 500}")
+		}
 		return t
 	case 1:
 	default:
