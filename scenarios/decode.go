@@ -20,7 +20,7 @@ var (
 	consumerKeys = []string{"name", "group", "topics", "commit", "isolation", "instance_id", "protocol",
 		"balancer", "offset_reset", "session_timeout", "process_time", "crash_after"}
 	pipelineKeys = []string{"name", "group", "input", "output", "transactional_id", "isolation",
-		"abort_every", "process_time", "crash_after"}
+		"abort_every", "session_timeout", "process_time", "crash_after"}
 )
 
 // Limits that keep a scenario runnable in-process.
@@ -575,6 +575,9 @@ func (d *decoder) pipeline(n *yaml.Node) (Pipeline, bool) {
 	if n := m.vals["abort_every"]; n != nil {
 		v, _ := d.integer(n, "abort_every", 0, maxRecords)
 		p.AbortEvery = int(v)
+	}
+	if n := m.vals["session_timeout"]; n != nil {
+		p.SessionTimeout, _ = d.duration(n, "session_timeout", true)
 	}
 	if n := m.vals["process_time"]; n != nil {
 		p.ProcessTime, _ = d.duration(n, "process_time", false)

@@ -88,15 +88,16 @@
 // roundrobin, sticky, or cooperative-sticky, the default); offset_reset
 // (earliest, the default, or latest); session_timeout; process_time (spent
 // per record); crash_after (crash after the N-th record, before committing
-// it; once, until restart-consumer).
+// it; once: it stays down until restart-consumer).
 //
 // # Pipelines
 //
 // Transactional read-process-write: name, group, input and output
 // (required, input != output); transactional_id (default the name);
-// isolation (default read_committed); abort_every; process_time;
-// crash_after. Each poll's records are copied to output and the input
-// offsets committed in one transaction.
+// isolation (default read_committed); abort_every; session_timeout;
+// process_time; crash_after (inside an open transaction; once). Each
+// poll's records are copied to output and the input offsets committed in
+// one transaction.
 //
 // # Faults
 //
@@ -107,8 +108,8 @@
 // probability, count, error, offset. A trigger is a duration since the
 // workload started, or a progress count: {acked: N} (producer: narrows it),
 // {consumed: N} or {committed: N} (consumer: or group: narrow them).
-// Simultaneous faults apply in file order. The verbs, with required
-// parameters first:
+// Faults apply one at a time as their triggers fire, simultaneous ones in
+// file order. The verbs, with required parameters first:
 //
 //	pause-replication   topic [partition] | broker     followers stop copying (for: resumes)
 //	resume-replication  topic [partition] | broker     followers copy again
@@ -129,7 +130,7 @@
 //	inject-error        error requests [broker topic partition group count]   requests fail with error (for: removed)
 //	crash-consumer      consumer | pipeline            killed: no commit, no leave (for: restarted)
 //	restart-consumer    consumer | pipeline            started again (gracefully stopped first if running)
-//	fence-producer      producer | pipeline            a new instance with the transactional id fences it
+//	fence-producer      producer | pipeline            a new instance with the transactional id fences it; the zombie stops
 //
 // A partition needs its topic; without one a fault covers every partition
 // of the topic. requests are Kafka API names in kebab-case (produce, fetch,
@@ -149,8 +150,10 @@
 //     precommitted-read, inconsistent-offsets, reorder-per-key.
 //   - delivery: at-most-once, at-least-once or exactly-once.
 //   - acked (scope producer), consumed (consumer or group, redeliveries
-//     included) and rebalances (group; after all its members first joined):
-//     comparisons.
+//     included), rebalances (group; generations after the first fault
+//     applied, or without faults after all its members first joined) and
+//     fenced (a transactional producer or a pipeline: zombies a
+//     fence-producer stopped): comparisons.
 //   - produce-errors (scope producer): {ERROR_NAME: comparison, ...}, produce
 //     responses carrying that error code, retried ones included; one
 //     Expectation per error.

@@ -17,7 +17,7 @@ var anomalyNames = []string{
 }
 
 var (
-	checkKeys  = slices.Concat(anomalyNames, []string{"delivery", "acked", "consumed", "rebalances", "produce-errors"})
+	checkKeys  = slices.Concat(anomalyNames, []string{"delivery", "acked", "consumed", "rebalances", "produce-errors", "fenced"})
 	scopeKeys  = []string{"producer", "consumer", "group"}
 	expectKeys = slices.Concat(checkKeys, scopeKeys)
 )
@@ -30,6 +30,7 @@ var scopesFor = map[ExpectKind][]string{
 	ExpectConsumed:     {"consumer", "group"},
 	ExpectRebalances:   {"group"},
 	ExpectProduceError: {"producer"},
+	ExpectFenced:       {"producer", "consumer"},
 }
 
 func (d *decoder) expectations(n *yaml.Node) []Expectation {
@@ -72,7 +73,7 @@ func (d *decoder) expectation(n *yaml.Node) []Expectation {
 	check := checks[0]
 	e := Expectation{Pos: d.pos(m.keys[check])}
 	switch check {
-	case "delivery", "acked", "consumed", "rebalances", "produce-errors":
+	case "delivery", "acked", "consumed", "rebalances", "produce-errors", "fenced":
 		e.Kind = ExpectKind(check)
 	default:
 		e.Kind, e.Anomaly = ExpectAnomaly, check
@@ -90,8 +91,14 @@ func (d *decoder) expectation(n *yaml.Node) []Expectation {
 		switch key {
 		case "producer":
 			e.Producer, _ = d.clientRef(vn, "producer")
+			if p, ok := d.producerByName[e.Producer]; ok && e.Kind == ExpectFenced && p.TransactionalID == "" {
+				d.errorf(resolve(vn), "producer %q is not transactional, so it cannot be fenced; expected a producer with a transactional_id", e.Producer)
+			}
 		case "consumer":
 			e.Consumer, _ = d.memberRef(vn, "consumer")
+			if _, ok := d.consumerByName[e.Consumer]; ok && e.Kind == ExpectFenced {
+				d.errorf(resolve(vn), "consumer %q is not a pipeline, so it cannot be fenced; expected a pipeline, or a transactional producer as producer", e.Consumer)
+			}
 		case "group":
 			if m.has("consumer") {
 				d.errorf(m.keys[key], "expectation has both consumer and group; expected one of them")

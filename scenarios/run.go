@@ -16,7 +16,6 @@ import (
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -67,9 +66,20 @@ func RunScenario(tb testing.TB, s *Scenario) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r := &run{tb: tb, s: s, seed: seed, acked: map[string]int{}, consumed: map[string]int{}, committed: map[string]int{}, clients: map[string]*kgo.Client{}}
+	if failed := newRun(tb, s, seed).execute(); failed != "" {
+		tb.Error(failed)
+	}
+}
+
+func newRun(tb testing.TB, s *Scenario, seed int64) *run {
+	r := &run{
+		tb: tb, s: s, seed: seed,
+		acked: map[string]int{}, consumed: map[string]int{}, committed: map[string]int{}, zombies: map[string]int{},
+		members: map[string]*life{}, down: map[string]chan *life{}, crashedAt: map[string]time.Time{},
+		fencing: map[string]bool{}, commitAt: map[groupPartition]int64{}, logStart: map[topicPartition]int64{},
+	}
 	r.progress = sync.NewCond(&r.mu)
-	r.execute()
+	return r
 }
 
 func scenarioSeed(s *Scenario) (int64, error) {
@@ -93,19 +103,25 @@ type run struct {
 	c    *harness.Cluster
 	ctx  context.Context
 
-	mu         sync.Mutex
-	progress   *sync.Cond
-	acked      map[string]int // by producer; "" is the total
-	consumed   map[string]int // by consumer/pipeline and by group; "" is the total
-	committed  map[string]int
-	clients    map[string]*kgo.Client   // live consumer and pipeline clients, by name
-	crashed    map[string]chan struct{} // crashed clients waiting for restart-consumer
-	crashing   map[string]struct{}      // clients a fault is crashing
-	restarting map[string]struct{}      // clients a fault is restarting gracefully
+	mu        sync.Mutex
+	progress  *sync.Cond
+	acked     map[string]int // by producer; "" is the total
+	consumed  map[string]int // by consumer/pipeline and by group; "" is the total
+	committed map[string]int
+	zombies   map[string]int // fenced producers and pipelines that stopped, by name; "" is the total
+	// members holds the life of every consumer and pipeline that runs or
+	// is being restarted; down the ones a crash or a fence stopped, until
+	// restart-consumer sends them their next life.
+	members    map[string]*life
+	down       map[string]chan *life
+	crashedAt  map[string]time.Time     // crashed members not restarted, and when
+	fencing    map[string]bool          // clients a fence-producer fault is fencing
 	firstFault int64                    // the journal's length when the first fault applied
 	commitAt   map[groupPartition]int64 // the highest offset each group committed
+	logStart   map[topicPartition]int64 // the log starts recorded in the history
 	applied    int                      // faults applied or undone so far
-	crashedAt  map[string]time.Time     // crashed clients not restarted, and when
+	applies    []string                 // what applied, in order: "file:line:col verb" (undone: "undo ...")
+	held       []bool                   // whether each expectation held
 	failures   []string
 	done       bool
 }
@@ -128,7 +144,10 @@ func (r *run) fail(format string, args ...any) {
 	r.mu.Unlock()
 }
 
-func (r *run) execute() {
+// execute runs the scenario and returns what went wrong, runner errors
+// and failed expectations with the anomalies and the seed, or "" if the
+// scenario passed. (The harness adds the journal's tail when a test fails.)
+func (r *run) execute() string {
 	s := r.s
 	opts := []fake.Option{fake.Seed(r.seed), fake.Brokers(s.Cluster.Brokers)}
 	if s.Cluster.ReplicaLagMax > 0 {
@@ -145,11 +164,6 @@ func (r *run) execute() {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	r.ctx = ctx
-	r.crashed = map[string]chan struct{}{}
-	r.crashing = map[string]struct{}{}
-	r.restarting = map[string]struct{}{}
-	r.crashedAt = map[string]time.Time{}
-	r.commitAt = map[groupPartition]int64{}
 
 	// Consumers and pipelines first; producers and the fault timeline
 	// once every group is stable with all its members, so that a run does
@@ -180,33 +194,9 @@ func (r *run) execute() {
 		workers.Add(1)
 		go func() { defer workers.Done(); r.produce(p) }()
 	}
-	// Faults with the same trigger apply together, in file order.
 	var undo sync.WaitGroup
-	var order []string
-	byTrigger := map[string][]Fault{}
-	for _, f := range s.Faults {
-		k := fmt.Sprintf("%s|%v|%d|%s|%s|%s", f.After.Kind, f.After.Elapsed, f.After.Count, f.After.Producer, f.After.Consumer, f.After.Group)
-		if byTrigger[k] == nil {
-			order = append(order, k)
-		}
-		byTrigger[k] = append(byTrigger[k], f)
-	}
-	for _, k := range order {
-		fs := byTrigger[k]
-		faults.Add(1)
-		go func() {
-			defer faults.Done()
-			if !r.await(fs[0].After, start) {
-				if r.ctx.Err() == nil {
-					r.fail("%s: fault %s never triggered (after %s)", fs[0].Pos, fs[0].Verb, fs[0].After)
-				}
-				return
-			}
-			for _, f := range fs {
-				r.fault(f, &undo)
-			}
-		}()
-	}
+	faults.Add(1)
+	go func() { defer faults.Done(); r.timeline(start, &undo) }()
 
 	workers.Wait()
 	r.settle()
@@ -224,9 +214,12 @@ func (r *run) execute() {
 	if more { // faults (or their undoing) came after the consumers settled
 		r.settle()
 	}
+	if ctx.Err() != nil {
+		r.fail("%s: the run timed out after %s", s.Pos, timeout)
+	}
 	cancel()
 	consumers.Wait()
-	r.verdict()
+	return r.verdict()
 }
 
 // settle waits, after the producers and the fault timeline are done, until
@@ -271,11 +264,16 @@ func (r *run) awaitingExpiry() bool {
 	return false
 }
 
-// sessionTimeout is a consumer's group session timeout.
+// sessionTimeout is a consumer's or pipeline's group session timeout.
 func (r *run) sessionTimeout(name string) time.Duration {
 	for _, c := range r.s.Workload.Consumers {
 		if c.Name == name && c.SessionTimeout > 0 {
 			return c.SessionTimeout
+		}
+	}
+	for _, p := range r.s.Workload.Pipelines {
+		if p.Name == name && p.SessionTimeout > 0 {
+			return p.SessionTimeout
 		}
 	}
 	return 3 * time.Second // the harness clients' default
@@ -343,7 +341,16 @@ func (r *run) produce(p Producer) {
 		pace = time.NewTicker(time.Second / time.Duration(p.Rate))
 		defer pace.Stop()
 	}
+	// stop ends the producer after an error from a transactional call:
+	// quietly if the run is over or a fence-producer fault fenced it (it
+	// is a zombie), as a failure otherwise.
+	stop := func(what string, err error) {
+		if r.ctx.Err() == nil && !r.fenced(p.Name) {
+			r.fail("%s: producer %s: %s: %v", p.Pos, p.Name, what, err)
+		}
+	}
 	txns := 0
+	var begin time.Time
 	for i := 0; i < p.Records; i++ {
 		if r.ctx.Err() != nil {
 			return
@@ -357,9 +364,10 @@ func (r *run) produce(p Producer) {
 		}
 		if p.TransactionalID != "" && i%max(p.TxnSize, 1) == 0 {
 			if err := cl.BeginTransaction(); err != nil {
-				r.fail("%s: producer %s: begin transaction: %v", p.Pos, p.Name, err)
+				stop("begin transaction", err)
 				return
 			}
+			begin = time.Now()
 			h.BeginTxn(p.Name)
 		}
 		rec := &kgo.Record{Value: []byte(fmt.Sprintf("%s-%d", p.Name, i))}
@@ -374,20 +382,23 @@ func (r *run) produce(p Producer) {
 				r.count(r.acked, 1, p.Name)
 			}
 		})
-		if p.TransactionalID != "" && (i+1)%max(p.TxnSize, 1) == 0 || p.TransactionalID != "" && i == p.Records-1 {
+		if p.TransactionalID != "" && ((i+1)%max(p.TxnSize, 1) == 0 || i == p.Records-1) {
 			txns++
 			commit := !(p.AbortEvery > 0 && txns%p.AbortEvery == 0)
 			if err := cl.Flush(r.ctx); err != nil {
+				h.EndTxn(p.Name, false)
+				stop("flush", err)
 				return
 			}
 			h.EndingTxn(p.Name)
 			err := cl.EndTransaction(r.ctx, kgo.TransactionEndTry(commit))
-			h.EndTxn(p.Name, commit && err == nil)
-			if err != nil && !fenced(err) {
-				r.fail("%s: producer %s: end transaction: %v", p.Pos, p.Name, err)
-			}
+			h.EndTxn(p.Name, commit && (err == nil || r.txnCommitted(p.Name, begin)))
 			if err != nil {
-				return // fenced: a zombie stops
+				// After a fence: OPERATION_NOT_ATTEMPTED, PRODUCER_FENCED,
+				// INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE, depending
+				// on where the fence caught the transaction.
+				stop("end transaction", err)
+				return
 			}
 		}
 	}
@@ -421,247 +432,6 @@ func isolationOpt(i Isolation) kgo.Opt {
 	return kgo.FetchIsolationLevel(kgo.ReadUncommitted())
 }
 
-// consume runs a consumer until the run ends, restarting it after a crash
-// when a restart-consumer fault says so.
-func (r *run) consume(c Consumer) {
-	for {
-		crashed := r.consumeOnce(c)
-		if !crashed {
-			return
-		}
-		// Crashed: wait for a restart-consumer fault or the end.
-		r.mu.Lock()
-		ch := make(chan struct{})
-		r.crashed[c.Name] = ch
-		r.mu.Unlock()
-		select {
-		case <-ch:
-		case <-r.ctx.Done():
-			return
-		}
-	}
-}
-
-// consumeOnce runs one life of consumer c; it reports whether it crashed.
-func (r *run) consumeOnce(c Consumer) bool {
-	opts := []kgo.Opt{kgo.ConsumerGroup(c.Group), kgo.ConsumeTopics(c.Topics...), isolationOpt(c.Isolation)}
-	opts = append(opts, groupOpts(c.Protocol, c.Balancer)...)
-	if c.InstanceID != "" {
-		opts = append(opts, kgo.InstanceID(c.InstanceID))
-	}
-	if c.OffsetReset == ResetLatest {
-		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
-	} else {
-		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	}
-	if c.SessionTimeout > 0 {
-		opts = append(opts, kgo.SessionTimeout(c.SessionTimeout))
-	}
-	if c.Commit != CommitAuto {
-		opts = append(opts, kgo.DisableAutoCommit())
-	} else {
-		opts = append(opts, kgo.AutoCommitInterval(50*time.Millisecond))
-	}
-	if c.Commit == CommitOnRevoke {
-		opts = append(opts, kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
-			r.commit(ctx, c.Name, c.Group, cl)
-		}))
-	}
-	cl, err := r.client(c.Name, false, opts...)
-	if err != nil {
-		r.fail("%s: consumer %s: %v", c.Pos, c.Name, err)
-		return false
-	}
-	r.setClient(c.Name, cl)
-	processed := 0
-	for {
-		fs := cl.PollFetches(r.ctx)
-		if r.ctx.Err() != nil {
-			r.closeClient(c.Name, cl)
-			return false
-		}
-		if cl.Context().Err() != nil { // closed by a crash-consumer or restart-consumer fault
-			if r.wasRestarted(c.Name) {
-				return r.consumeOnce(c)
-			}
-			return r.wasCrashed(c.Name)
-		}
-		recs := fs.Records()
-		if len(recs) == 0 {
-			continue
-		}
-		if c.Commit == CommitBeforeProcess {
-			r.commit(r.ctx, c.Name, c.Group, cl)
-		}
-		_, gen := cl.GroupMetadata()
-		var done []assertions.Record
-		record := func() {
-			r.c.History().Poll(c.Name, c.Group, gen, c.Isolation == ReadCommitted, done)
-		}
-		for _, rec := range recs {
-			if c.ProcessTime > 0 {
-				select {
-				case <-time.After(c.ProcessTime):
-				case <-r.ctx.Done():
-				}
-			}
-			done = append(done, assertions.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), Value: string(rec.Value)})
-			processed++
-			r.count(r.consumed, 1, c.Name, c.Group) // progress triggers fire mid-batch
-			if c.CrashAfter > 0 && processed == c.CrashAfter {
-				record()
-				r.crash(c.Name, cl)
-				r.wasCrashed(c.Name)
-				return true
-			}
-		}
-		record()
-		if c.Commit == CommitAfterProcess || c.Commit == CommitOnRevoke {
-			r.commit(r.ctx, c.Name, c.Group, cl)
-		}
-	}
-}
-
-func (r *run) commit(ctx context.Context, name, group string, cl *kgo.Client) {
-	before := cl.UncommittedOffsets()
-	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
-		return // a stale generation, say: the records will be redelivered
-	}
-	_, gen := cl.GroupMetadata()
-	h := r.c.History()
-	n := 0
-	r.mu.Lock()
-	for t, ps := range before {
-		for p, o := range ps {
-			h.Commit(group, name, gen, t, p, o.Offset)
-			k := groupPartition{group, t, p}
-			if o.Offset > r.commitAt[k] {
-				n += int(o.Offset - r.commitAt[k]) // records newly covered
-				r.commitAt[k] = o.Offset
-			}
-		}
-	}
-	r.mu.Unlock()
-	r.count(r.committed, n, name, group)
-}
-
-type groupPartition struct {
-	group, topic string
-	partition    int32
-}
-
-func (r *run) setClient(name string, cl *kgo.Client) {
-	r.mu.Lock()
-	r.clients[name] = cl
-	r.mu.Unlock()
-}
-
-func (r *run) closeClient(name string, cl *kgo.Client) {
-	r.mu.Lock()
-	if r.clients[name] == cl {
-		delete(r.clients, name)
-	}
-	r.mu.Unlock()
-	cl.Close()
-}
-
-func (r *run) wasRestarted(name string) bool { return r.take(r.restarting, name) }
-func (r *run) wasCrashed(name string) bool   { return r.take(r.crashing, name) }
-
-// take removes name from set and reports whether it was there.
-func (r *run) take(set map[string]struct{}, name string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, ok := set[name]
-	delete(set, name)
-	return ok
-}
-
-// crash ends a client as a process crash would: no commit and no
-// LeaveGroup (its connections break first), so the group notices only when
-// the session times out.
-func (r *run) crash(name string, cl *kgo.Client) {
-	r.mu.Lock()
-	r.crashing[name] = struct{}{}
-	r.crashedAt[name] = time.Now()
-	r.mu.Unlock()
-	h, err := r.c.AddFault(fake.CloseConnections(), fake.OnClient(name))
-	if err == nil {
-		defer h.Remove()
-	}
-	r.closeClient(name, cl)
-}
-
-func (r *run) pipeline(p Pipeline) {
-	opts := []kgo.Opt{
-		kgo.TransactionalID(p.TransactionalID), kgo.ConsumerGroup(p.Group), kgo.ConsumeTopics(p.Input),
-		isolationOpt(p.Isolation), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	}
-	all := append(r.c.ClientDefaults(), kgo.ClientID(p.Name), kgo.WithHooks(r.c.Recorder(p.Name)))
-	sess, err := kgo.NewGroupTransactSession(append(all, opts...)...)
-	if err != nil {
-		r.fail("%s: pipeline %s: %v", p.Pos, p.Name, err)
-		return
-	}
-	r.setClient(p.Name, sess.Client())
-	defer func() { sess.Close() }()
-	h := r.c.History()
-	txns, processed := 0, 0
-	for {
-		fs := sess.PollFetches(r.ctx)
-		if r.ctx.Err() != nil {
-			return
-		}
-		recs := fs.Records()
-		if len(recs) == 0 {
-			continue
-		}
-		if err := sess.Begin(); err != nil {
-			r.fail("%s: pipeline %s: begin: %v", p.Pos, p.Name, err)
-			return
-		}
-		h.BeginTxn(p.Name)
-		for _, rec := range recs {
-			if p.ProcessTime > 0 {
-				select {
-				case <-time.After(p.ProcessTime):
-				case <-r.ctx.Done():
-				}
-			}
-			sess.Produce(r.ctx, &kgo.Record{Topic: p.Output, Key: rec.Key, Value: rec.Value}, func(_ *kgo.Record, err error) {
-				if err == nil {
-					r.count(r.acked, 1, p.Name)
-				}
-			})
-			processed++
-			if p.CrashAfter > 0 && processed == p.CrashAfter {
-				h.EndTxn(p.Name, false)
-				r.crash(p.Name, sess.Client())
-				return
-			}
-		}
-		txns++
-		commit := !(p.AbortEvery > 0 && txns%p.AbortEvery == 0)
-		if !commit {
-			_ = sess.Client().Flush(r.ctx) // the aborted records reach the log first
-		}
-		h.EndingTxn(p.Name)
-		committed, err := sess.End(r.ctx, kgo.TransactionEndTry(commit))
-		h.EndTxn(p.Name, committed && err == nil)
-		if fenced(err) {
-			return // a newer instance took over: this one is a zombie
-		}
-		if err != nil && r.ctx.Err() == nil {
-			r.fail("%s: pipeline %s: end transaction: %v", p.Pos, p.Name, err)
-			return
-		}
-		if committed {
-			r.count(r.consumed, len(recs), p.Name, p.Group)
-			r.count(r.committed, len(recs), p.Name, p.Group)
-		}
-	}
-}
-
 // fault applies f, whose trigger fired, and schedules its undo.
 func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 	r.mu.Lock()
@@ -672,6 +442,7 @@ func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 	revert, err := r.apply(f)
 	r.mu.Lock()
 	r.applied++
+	r.applies = append(r.applies, fmt.Sprintf("%s %s", f.Pos, f.Verb))
 	r.mu.Unlock()
 	if err != nil {
 		r.fail("%s: fault %s after %s: %v", f.Pos, f.Verb, f.After, err)
@@ -692,6 +463,7 @@ func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 		err := revert()
 		r.mu.Lock()
 		r.applied++
+		r.applies = append(r.applies, fmt.Sprintf("undo %s %s", f.Pos, f.Verb))
 		r.mu.Unlock()
 		if err != nil && r.ctx.Err() == nil {
 			r.fail("%s: undoing %s: %v", f.Pos, f.Verb, err)
@@ -699,44 +471,74 @@ func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 	}()
 }
 
-// await blocks until trigger t fires; false if the run ended first.
-func (r *run) await(t Trigger, start time.Time) bool {
-	if t.Kind == AtTime {
-		tm := time.NewTimer(time.Until(start.Add(t.Elapsed)))
-		defer tm.Stop()
-		select {
-		case <-tm.C:
-			return true
-		case <-r.ctx.Done():
-			return false
+// timeline applies the faults as their triggers fire, one at a time, so
+// that a seed replays the same timeline: faults whose triggers fired
+// together apply in file order. Once the run is done (r.done), a progress
+// trigger that has not fired never will.
+func (r *run) timeline(start time.Time, undo *sync.WaitGroup) {
+	defer context.AfterFunc(r.ctx, r.wake)()
+	pending := slices.Clone(r.s.Faults)
+	var timer *time.Timer // wakes the loop for the next time trigger
+	var armed time.Time
+	defer func() {
+		if timer != nil {
+			timer.Stop()
 		}
-	}
-	stop := context.AfterFunc(r.ctx, func() {
+	}()
+	for len(pending) > 0 {
 		r.mu.Lock()
-		r.progress.Broadcast()
+		timedOut := r.ctx.Err() != nil
+		var due, rest []Fault
+		var next time.Time // the earliest time trigger still to come
+		for _, f := range pending {
+			switch t := f.After; {
+			case !timedOut && r.fired(t, start):
+				due = append(due, f)
+			case timedOut || r.done && t.Kind != AtTime:
+				r.failures = append(r.failures, fmt.Sprintf("%s: fault %s never triggered (after %s)", f.Pos, f.Verb, f.After))
+			case t.Kind == AtTime:
+				if at := start.Add(t.Elapsed); next.IsZero() || at.Before(next) {
+					next = at
+				}
+				rest = append(rest, f)
+			default:
+				rest = append(rest, f)
+			}
+		}
+		pending = rest
+		if len(due) == 0 {
+			if len(pending) == 0 {
+				r.mu.Unlock()
+				return
+			}
+			if !next.IsZero() && !next.Equal(armed) {
+				if timer != nil {
+					timer.Stop()
+				}
+				timer, armed = time.AfterFunc(time.Until(next), r.wake), next
+			}
+			r.progress.Wait()
+			r.mu.Unlock()
+			continue
+		}
 		r.mu.Unlock()
-	})
-	defer stop()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for {
-		var n int
-		switch t.Kind {
-		case OnAcked:
-			n = r.acked[t.Producer]
-		case OnConsumed:
-			n = r.consumed[t.Consumer+t.Group]
-		case OnCommitted:
-			n = r.committed[t.Consumer+t.Group]
+		for _, f := range due {
+			r.fault(f, undo)
 		}
-		if n >= t.Count {
-			return true
-		}
-		if r.ctx.Err() != nil || r.done {
-			return false
-		}
-		r.progress.Wait()
 	}
+}
+
+// fired reports whether trigger t has fired. r.mu is held.
+func (r *run) fired(t Trigger, start time.Time) bool {
+	switch t.Kind {
+	case OnAcked:
+		return r.acked[t.Producer] >= t.Count
+	case OnConsumed:
+		return r.consumed[t.Consumer+t.Group] >= t.Count
+	case OnCommitted:
+		return r.committed[t.Consumer+t.Group] >= t.Count
+	}
+	return !time.Now().Before(start.Add(t.Elapsed))
 }
 
 // apply performs a fault and returns how to undo it, if it can be undone.
@@ -781,7 +583,12 @@ func (r *run) apply(f Fault) (func() error, error) {
 	case RestartBroker:
 		return nil, c.RestartBroker(*f.Broker)
 	case DeleteRecords:
-		adm := kadm.NewClient(c.Client(r.tb))
+		cl, err := kgo.NewClient(c.ClientDefaults()...)
+		if err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		adm := kadm.NewClient(cl)
 		offsets := kadm.Offsets{}
 		for _, p := range partitions() {
 			o := int64(-1)
@@ -793,10 +600,17 @@ func (r *run) apply(f Fault) (func() error, error) {
 			offsets.AddOffset(f.Topic, p, o, -1)
 		}
 		resps, err := adm.DeleteRecords(r.ctx, offsets)
-		if err == nil {
-			err = resps.Error()
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
+		for _, ps := range resps {
+			for _, resp := range ps {
+				if resp.Err == nil {
+					r.deleted(resp.Topic, resp.Partition, resp.LowWatermark)
+				}
+			}
+		}
+		return nil, resps.Error()
 	case Latency, DropResponses, CloseConnections, Blackhole, NetworkPartition:
 		var nf fake.NetFault
 		switch f.Verb {
@@ -865,79 +679,34 @@ func (r *run) apply(f Fault) (func() error, error) {
 		return func() error { h.Remove(); return nil }, nil
 	case CrashConsumer:
 		name := f.Consumer + f.Pipeline
-		cl := r.liveClient(name)
-		if cl == nil {
-			return nil, fmt.Errorf("%s is not running", name)
+		if err := r.crashClient(name); err != nil {
+			return nil, err
 		}
-		r.crash(name, cl)
 		return func() error { return r.restart(name) }, nil
 	case RestartConsumer:
 		return nil, r.restart(f.Consumer + f.Pipeline)
 	case FenceProducer:
-		// A new instance with the same transactional id bumps the
-		// producer epoch: the old one is a zombie from now on.
-		txid := r.transactionalID(f.Producer + f.Pipeline)
+		// A new instance with the same transactional id initialises,
+		// which bumps the producer epoch and aborts the open
+		// transaction: the running one is a zombie from now on.
+		name := f.Producer + f.Pipeline
+		txid := r.transactionalID(name)
 		if txid == "" {
-			return nil, fmt.Errorf("%s is not transactional", f.Producer+f.Pipeline)
+			return nil, fmt.Errorf("%s is not transactional", name)
 		}
-		cl, err := kgo.NewClient(append(r.c.ClientDefaults(), kgo.TransactionalID(txid), kgo.ClientID("zombie-fencer"))...)
+		cl, err := kgo.NewClient(append(c.ClientDefaults(), kgo.TransactionalID(txid), kgo.ClientID("fencer-"+name))...)
 		if err != nil {
 			return nil, err
 		}
 		defer cl.Close()
-		if err := cl.BeginTransaction(); err != nil {
+		r.fence(name, true)
+		if _, _, err := cl.ProducerID(r.ctx); err != nil { // InitProducerID
+			r.fence(name, false) // it was not fenced after all
 			return nil, err
 		}
-		return nil, cl.EndTransaction(r.ctx, kgo.TryAbort)
+		return nil, nil
 	}
 	return nil, fmt.Errorf("verb %q is not supported by this runner", f.Verb)
-}
-
-// fenced: a newer instance with the same transactional id took over.
-func fenced(err error) bool {
-	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
-}
-
-// restart brings a crashed consumer back, or restarts a running one
-// gracefully: it leaves the group and joins again.
-func (r *run) restart(name string) error {
-	if cl := r.liveClient(name); cl != nil {
-		r.mu.Lock()
-		r.restarting[name] = struct{}{}
-		r.mu.Unlock()
-		r.closeClient(name, cl)
-		return nil
-	}
-	deadline := time.NewTimer(5 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for {
-		r.mu.Lock()
-		ch := r.crashed[name]
-		delete(r.crashed, name)
-		if ch != nil {
-			delete(r.crashedAt, name)
-		}
-		r.mu.Unlock()
-		if ch != nil {
-			close(ch)
-			return nil
-		}
-		select {
-		case <-tick.C: // the crashed consumer is still winding down
-		case <-deadline.C:
-			return fmt.Errorf("%s has not crashed", name)
-		case <-r.ctx.Done():
-			return nil
-		}
-	}
-}
-
-func (r *run) liveClient(name string) *kgo.Client {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.clients[name]
 }
 
 func (r *run) transactionalID(name string) string {
@@ -954,20 +723,18 @@ func (r *run) transactionalID(name string) string {
 	return ""
 }
 
-// verdict judges the expectations and reports every one that failed.
-func (r *run) verdict() {
-	tb := r.tb
-	tb.Helper()
+// verdict judges the expectations and returns what failed, with the
+// runner's own errors; "" if nothing did. r.held records, for each
+// expectation, whether it held.
+func (r *run) verdict() string {
 	var groups []string
 	for _, c := range r.s.Workload.Consumers {
 		if !slices.Contains(groups, c.Group) {
 			groups = append(groups, c.Group)
 		}
 	}
-	var outputs []string
 	inputs := map[string]bool{}
 	for _, p := range r.s.Workload.Pipelines {
-		outputs = append(outputs, p.Output)
 		inputs[p.Input] = true
 	}
 	// A transactional pipeline re-polls its input after an abort by
@@ -979,21 +746,17 @@ func (r *run) verdict() {
 		}
 	}
 	// What the brokers store makes lost writes certain even when no
-	// consumer read past them. Partitions whose head was deleted
-	// (retention, delete-records) are judged from the clients' view.
-	deleted := map[string]map[int32]bool{}
+	// consumer read past them; below a log start moved by retention or
+	// delete-records, writes were deleted, not lost.
 	for _, t := range r.s.Topics {
-		deleted[t.Name] = map[int32]bool{}
 		for p := int32(0); p < t.Partitions; p++ {
-			if st, err := r.c.Partition(t.Name, p); err == nil && st.LogStartOffset > 0 {
-				deleted[t.Name][p] = true
+			if st, err := r.c.Partition(t.Name, p); err == nil {
+				r.deleted(t.Name, p, st.LogStartOffset)
 			}
 		}
 	}
 	for _, rec := range r.c.ReadLog(r.tb) {
-		if !deleted[rec.Topic][rec.Partition] {
-			r.c.History().Stored(rec.Topic, rec.Partition, rec.Offset, string(rec.Key), string(rec.Value))
-		}
+		r.c.History().Stored(rec.Topic, rec.Partition, rec.Offset, string(rec.Key), string(rec.Value))
 	}
 	check := func(group, consumer string) assertions.Report {
 		h := r.c.History()
@@ -1016,25 +779,43 @@ func (r *run) verdict() {
 	var failed []string
 	r.mu.Lock()
 	failed = append(failed, r.failures...)
-	acked, consumed := r.acked, r.consumed
+	counts := map[ExpectKind]map[string]int{ExpectAcked: r.acked, ExpectConsumed: r.consumed, ExpectFenced: r.zombies}
 	r.mu.Unlock()
+	r.held = nil
 	for _, e := range r.s.Expect {
 		rep := report
 		if e.Group != "" || e.Consumer != "" {
 			rep = check(e.Group, e.Consumer)
 		}
-		if msg := r.judge(e, rep, acked, consumed); msg != "" {
+		msg := r.judge(e, rep, counts)
+		if msg != "" {
 			failed = append(failed, fmt.Sprintf("%s: expected %s: %s", e.Pos, e, msg))
 		}
+		r.held = append(r.held, msg == "")
 	}
 	if len(failed) == 0 {
-		return
+		return ""
 	}
-	tb.Errorf("scenario %q (%s) failed with seed %d (replay: %s=%d):\n  %s\nanomalies: %s",
+	return fmt.Sprintf("scenario %q (%s) failed with seed %d (replay: %s=%d):\n  %s\nanomalies: %s",
 		r.s.Name, r.s.Pos.File, r.seed, SeedEnv, r.seed, strings.Join(failed, "\n  "), report)
 }
 
-func (r *run) judge(e Expectation, report assertions.Report, acked, consumed map[string]int) string {
+// deleted records in the history that a partition's log starts at
+// logStart, if that moved it.
+func (r *run) deleted(topic string, partition int32, logStart int64) {
+	k := topicPartition{topic, partition}
+	r.mu.Lock()
+	moved := logStart > r.logStart[k]
+	if moved {
+		r.logStart[k] = logStart
+	}
+	r.mu.Unlock()
+	if moved {
+		r.c.History().Deleted(topic, partition, logStart)
+	}
+}
+
+func (r *run) judge(e Expectation, report assertions.Report, counts map[ExpectKind]map[string]int) string {
 	var n int
 	switch e.Kind {
 	case ExpectAnomaly:
@@ -1055,10 +836,8 @@ func (r *run) judge(e Expectation, report assertions.Report, acked, consumed map
 			return "found " + strings.Join(broken, ", ")
 		}
 		return ""
-	case ExpectAcked:
-		n = acked[e.Producer]
-	case ExpectConsumed:
-		n = consumed[e.Consumer+e.Group]
+	case ExpectAcked, ExpectConsumed, ExpectFenced:
+		n = counts[e.Kind][e.Producer+e.Consumer+e.Group] // at most one scope is set
 	case ExpectRebalances:
 		n = r.rebalances(e.Group)
 	case ExpectProduceError:
@@ -1075,7 +854,7 @@ func (r *run) judge(e Expectation, report assertions.Report, acked, consumed map
 }
 
 // scoped is h narrowed to one group's or consumer's reads: every send,
-// acknowledgement, transaction and broker-side record, and only that
+// acknowledgement, transaction and broker-side record or deletion, and only that
 // group's (or consumer's) polls, commits and assignments.
 func scoped(h *assertions.History, group, consumer string) *assertions.History {
 	out := assertions.NewHistory()
@@ -1095,6 +874,8 @@ func scoped(h *assertions.History, group, consumer string) *assertions.History {
 			out.EndTxn(e.Producer, e.Op == assertions.OpCommitT)
 		case assertions.OpStored:
 			out.Stored(e.Topic, e.Partition, e.Offset, e.Key, e.Value)
+		case assertions.OpDeleted:
+			out.Deleted(e.Topic, e.Partition, e.Offset)
 		case assertions.OpPoll:
 			if (group == "" || e.Group == group) && (consumer == "" || e.Consumer == consumer) {
 				out.Poll(e.Consumer, e.Group, e.Generation, e.ReadCommitted, []assertions.Record{{Topic: e.Topic, Partition: e.Partition, Offset: e.Offset, Key: e.Key, Value: e.Value}})

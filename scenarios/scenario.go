@@ -161,6 +161,7 @@ type Consumer struct {
 	ProcessTime time.Duration
 	// CrashAfter crashes the consumer right after it processed its
 	// CrashAfter-th record, before committing it: no commit, no LeaveGroup.
+	// It happens once (records processed again after a restart count on);
 	// 0 never.
 	CrashAfter int
 }
@@ -177,6 +178,7 @@ type Pipeline struct {
 	TransactionalID string        // default: the pipeline's name
 	Isolation       Isolation     // for reading Input; default ReadCommitted
 	AbortEvery      int           // every AbortEvery-th transaction is aborted (and its input re-read); 0 never
+	SessionTimeout  time.Duration // as Consumer.SessionTimeout
 	ProcessTime     time.Duration // per record
 	CrashAfter      int           // as Consumer.CrashAfter: mid-transaction
 }
@@ -303,9 +305,10 @@ const (
 	ExpectAnomaly      ExpectKind = "anomaly"        // how often a Jepsen anomaly occurred
 	ExpectDelivery     ExpectKind = "delivery"       // a delivery guarantee held
 	ExpectAcked        ExpectKind = "acked"          // records acknowledged to producers
-	ExpectConsumed     ExpectKind = "consumed"       // records polled, redeliveries included
-	ExpectRebalances   ExpectKind = "rebalances"     // rebalances after the first assignment
+	ExpectConsumed     ExpectKind = "consumed"       // records processed, redeliveries included
+	ExpectRebalances   ExpectKind = "rebalances"     // generations after the first fault
 	ExpectProduceError ExpectKind = "produce-errors" // produce responses carrying an error code
+	ExpectFenced       ExpectKind = "fenced"         // zombies fence-producer faults stopped
 )
 
 // Delivery is a delivery guarantee.
