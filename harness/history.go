@@ -94,6 +94,19 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 	for k, r := range log {
 		h.Stored(k.topic, k.part, k.off, string(r.Key), string(r.Value))
 	}
+	// Retention and DeleteRecords removed what lies below each log start:
+	// deleted, not lost.
+	for _, topic := range c.Topics() {
+		for p := int32(0); ; p++ {
+			st, err := c.Partition(topic, p)
+			if err != nil {
+				break
+			}
+			if st.LogStartOffset > 0 {
+				h.Deleted(topic, p, st.LogStartOffset)
+			}
+		}
+	}
 	return h
 }
 

@@ -675,8 +675,16 @@ func (r *run) apply(f Fault) (func() error, error) {
 		if f.Broker != nil {
 			kf.Nodes = []int32{*f.Broker}
 		}
-		h := c.Kfake().Fault(kf)
-		return func() error { h.Remove(); return nil }, nil
+		h, err := c.InjectError(kf)
+		if err != nil {
+			return nil, err
+		}
+		return func() error {
+			if err := h.Remove(); err != nil && h.Hits() < max(kf.Count, 1) {
+				return err
+			}
+			return nil // spent before its for: ran out
+		}, nil
 	case CrashConsumer:
 		name := f.Consumer + f.Pipeline
 		if err := r.crashClient(name); err != nil {
