@@ -108,8 +108,10 @@
 // probability, count, error, offset. A trigger is a duration since the
 // workload started, or a progress count: {acked: N} (producer: narrows it),
 // {consumed: N} or {committed: N} (consumer: or group: narrow them).
-// Faults apply one at a time as their triggers fire, simultaneous ones in
-// file order. The verbs, with required parameters first:
+// Faults start one at a time as their triggers fire, simultaneous ones in
+// file order; rebalance and join-phantom, which last until the group has
+// moved on, do not hold up the faults after them. The verbs, with required
+// parameters first:
 //
 //	pause-replication   topic [partition] | broker     followers stop copying (for: resumes)
 //	resume-replication  topic [partition] | broker     followers copy again

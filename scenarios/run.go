@@ -438,11 +438,25 @@ func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 	if r.firstFault == 0 {
 		r.firstFault = int64(len(r.c.Journal()))
 	}
+	r.applies = append(r.applies, fmt.Sprintf("%s %s", f.Pos, f.Verb))
 	r.mu.Unlock()
+	switch f.Verb {
+	case Rebalance, JoinPhantom:
+		// These start at once but return when the group has moved on (a
+		// heartbeat or more later): the faults after them must not wait,
+		// or a second group's rebalance lands after its batch is done.
+		undo.Add(1)
+		go func() { defer undo.Done(); r.finish(f, undo) }()
+	default:
+		r.finish(f, undo)
+	}
+}
+
+// finish applies f and schedules its undo.
+func (r *run) finish(f Fault, undo *sync.WaitGroup) {
 	revert, err := r.apply(f)
 	r.mu.Lock()
 	r.applied++
-	r.applies = append(r.applies, fmt.Sprintf("%s %s", f.Pos, f.Verb))
 	r.mu.Unlock()
 	if err != nil {
 		r.fail("%s: fault %s after %s: %v", f.Pos, f.Verb, f.After, err)
