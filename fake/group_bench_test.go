@@ -2,6 +2,7 @@ package fake_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 )
 
 // BenchmarkSecondMember: time from a second group member starting to both
-// members owning partitions, for each group protocol: kafkaemu with
-// harness client defaults next to raw kfake with kgo's defaults (what a
-// test gets without kafkaemu), in the same run.
+// members consuming (each has polled a record written after it started,
+// with a record going to every partition every 2 ms), for each group
+// protocol: kafkaemu with harness client defaults next to raw kfake with
+// kgo's defaults (what a test gets without kafkaemu), in the same run.
 func BenchmarkSecondMember(b *testing.B) {
 	for _, mode := range []struct {
 		name string
@@ -30,7 +32,13 @@ func BenchmarkSecondMember(b *testing.B) {
 				// kafkaemu, harness defaults.
 				c := harness.Start(b, fake.Topic("t", 4, 3))
 				opts := append([]kgo.Opt{kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t")}, mode.opts...)
-				emu = append(emu, secondMember(b, c.Kfake(), func() *kgo.Client { return c.Client(b, opts...) }))
+				producerOpts := []kgo.Opt{kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DefaultProduceTopic("t")}
+				emu = append(emu, secondMember(b, c.Kfake(), func(member bool) *kgo.Client {
+					if !member {
+						return c.Client(b, producerOpts...)
+					}
+					return c.Client(b, opts...)
+				}))
 				c.Close()
 
 				// raw kfake, kgo defaults.
@@ -38,8 +46,12 @@ func BenchmarkSecondMember(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				raw = append(raw, secondMember(b, kc, func() *kgo.Client {
-					cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...)}, opts...)...)
+				raw = append(raw, secondMember(b, kc, func(member bool) *kgo.Client {
+					o := producerOpts
+					if member {
+						o = opts
+					}
+					cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(kc.ListenAddrs()...)}, o...)...)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -53,40 +65,46 @@ func BenchmarkSecondMember(b *testing.B) {
 	}
 }
 
-func secondMember(b *testing.B, kc *kfake.Cluster, newClient func() *kgo.Client) time.Duration {
+// secondMember measures one second member; newClient(true) is a group
+// member, newClient(false) the producer.
+func secondMember(b *testing.B, kc *kfake.Cluster, newClient func(member bool) *kgo.Client) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	poll := func(cl *kgo.Client) func() {
+	var polled [2]atomic.Int64
+	poll := func(i int, cl *kgo.Client) func() {
 		pctx, pcancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			for pctx.Err() == nil {
-				cl.PollFetches(pctx)
+				polled[i].Add(int64(cl.PollFetches(pctx).NumRecords()))
 			}
 		}()
 		return func() { pcancel(); <-done; cl.Close() }
 	}
-	stop1 := poll(newClient())
+	stop1 := poll(0, newClient(true))
 	defer stop1()
 	if _, err := kc.WaitGroupInfo(ctx, "g", func(gi *kfake.GroupInfo) bool {
 		return gi != nil && gi.State == "Stable" && len(gi.Members) == 1 && gi.NumAssigned() == 4
 	}); err != nil {
 		b.Fatal(err)
 	}
+	producer := newClient(false)
 	start := time.Now()
-	stop2 := poll(newClient())
+	stop2 := poll(1, newClient(true))
 	defer stop2()
-	tick := time.NewTicker(time.Millisecond)
+	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		gi := kc.GroupInfo("g")
-		if gi != nil && gi.State == "Stable" && len(gi.Members) == 2 && gi.Members[0].NumAssigned() > 0 && gi.Members[1].NumAssigned() > 0 && gi.NumAssigned() == 4 {
+		if polled[0].Load() > 0 && polled[1].Load() > 0 {
 			return time.Since(start)
+		}
+		for p := int32(0); p < 4; p++ {
+			producer.Produce(ctx, &kgo.Record{Partition: p, Value: []byte("x")}, nil)
 		}
 		select {
 		case <-ctx.Done():
-			b.Fatal("second member never got partitions")
+			b.Fatal("the second member never consumed")
 		case <-tick.C:
 		}
 	}
