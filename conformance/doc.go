@@ -1,4 +1,6 @@
-// Package conformance runs third-party Kafka clients (IBM/sarama,
-// segmentio/kafka-go) against kafkaemu. It is a separate module so that
-// importing kafkaemu never pulls these clients.
+// Package conformance runs third-party Kafka clients against kafkaemu:
+// IBM/sarama and segmentio/kafka-go in process, kcat, the seeds' Python
+// programs (kafka-python, confluent_kafka) and kafkajs (node/, through the
+// standalone server and its HTTP fault API) as subprocesses. It is a
+// separate module so that importing kafkaemu never pulls these clients.
 package conformance

@@ -1,0 +1,80 @@
+package conformance
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// node is Node.js with conformance/node's npm packages (kafkajs); CI
+// installs them and sets KAFKAEMU_REQUIRE_NODE.
+func node(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat("node/node_modules/kafkajs")
+	}
+	if err != nil {
+		if os.Getenv("KAFKAEMU_REQUIRE_NODE") != "" {
+			t.Fatalf("node with kafkajs (cd conformance/node && npm ci): %v", err)
+		}
+		t.Skipf("node or kafkajs missing: %v", err)
+	}
+	return bin
+}
+
+// A Node service tested through the standalone server, as a non-Go suite
+// uses it: `kafkaemu serve` runs the cluster, kafkajs produces with
+// acks=1, the test fails the leader through the HTTP fault API, and the
+// five acknowledged but unreplicated writes are lost, as in Kafka.
+func TestKafkaJSThroughServer(t *testing.T) {
+	nodeBin := node(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	exe := filepath.Join(t.TempDir(), "kafkaemu")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "github.com/seed73168108/kafkaemu/cmd/kafkaemu").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	srv := exec.CommandContext(ctx, exe, "serve", "-topic", "orders:1:3", "-replica-lag-max", "1m")
+	srv.Cancel = func() error { return srv.Process.Signal(os.Interrupt) }
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		_ = srv.Wait()
+	}()
+	var brokers, api string
+	sc := bufio.NewScanner(stdout)
+	for (brokers == "" || api == "") && sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "kafkaemu: brokers "); ok {
+			brokers, _, _ = strings.Cut(rest, " ")
+		}
+		if rest, ok := strings.CutPrefix(line, "kafkaemu: fault API "); ok {
+			api = rest
+		}
+	}
+	if brokers == "" || api == "" {
+		t.Fatalf("the server did not announce its addresses (%v)", sc.Err())
+	}
+	cmd := exec.CommandContext(ctx, nodeBin, "node/leaderloss.js", brokers, api)
+	cmd.Env = append(os.Environ(), "KAFKAJS_NO_PARTITIONER_WARNING=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kafkajs: %v\n%s", err, out)
+	}
+	want := "acknowledged=10 consumed=5 lost=5 values=replicated-0,replicated-1,replicated-2,replicated-3,replicated-4"
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("kafkajs printed\n%s\nwant\n%s", got, want)
+	}
+}
