@@ -90,6 +90,14 @@ func (h *History) Events() []Event {
 	return append([]Event(nil), h.events...)
 }
 
+// snapshot is every event so far, without a copy: a History only
+// appends, so the events below its length never change.
+func (h *History) snapshot() []Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.events[:len(h.events):len(h.events)]
+}
+
 // Len is the number of events.
 func (h *History) Len() int {
 	h.mu.Lock()
