@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -560,6 +561,7 @@ func TestJournalJSONLines(t *testing.T) {
 		t.Fatalf("%d JSON lines for %d events, want one per event and at least 7", len(lines), len(journal))
 	}
 	var last int64
+	sawAppend := false
 	for i, l := range lines {
 		var e fake.Event
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
@@ -569,9 +571,32 @@ func TestJournalJSONLines(t *testing.T) {
 			t.Fatalf("sequence numbers not increasing: %d after %d", e.Seq, last)
 		}
 		last = e.Seq
-		if e.Seq != journal[i].Seq || e.Kind != journal[i].Kind {
-			t.Errorf("line %d is event #%d %s, want the journal's #%d %s", i, e.Seq, e.Kind, journal[i].Seq, journal[i].Kind)
+		// Each line decodes to its event, zeros and all.
+		if d := cmp.Diff(journal[i], e); d != "" {
+			t.Errorf("line %d does not decode to the journal's event (-want +got):\n%s", i, d)
 		}
+		// The zeros that mean something are written (the first append is
+		// at partition 0, offset 0), the fields that do not apply are not.
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(l), &raw); err != nil {
+			t.Fatal(err)
+		}
+		switch e.Kind {
+		case fake.EventAppend:
+			sawAppend = true
+			for _, k := range []string{"broker", "partition", "offset", "last_offset"} {
+				if _, ok := raw[k]; !ok {
+					t.Errorf("the append's JSON has no %q: %s", k, l)
+				}
+			}
+		case fake.EventTopicCreated:
+			if _, ok := raw["offset"]; ok {
+				t.Errorf("a topic-created event carries an offset: %s", l)
+			}
+		}
+	}
+	if !sawAppend {
+		t.Errorf("no append in:\n%s", b.String())
 	}
 }
 

@@ -49,6 +49,22 @@ func startServer(t *testing.T, args ...string) (*fake.Cluster, string) {
 	return nil, ""
 }
 
+// acks1Producer is an acks=1 producer to topic orders of c, closed (with
+// the HTTP client's idle connections) when the test ends.
+func acks1Producer(t *testing.T, c *fake.Cluster) (context.Context, *kgo.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	t.Cleanup(http.DefaultClient.CloseIdleConnections)
+	p, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.DefaultProduceTopic("orders"),
+		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.MetadataMinAge(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return ctx, p
+}
+
 func call(t *testing.T, method, url string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
@@ -66,15 +82,7 @@ func call(t *testing.T, method, url string) (int, string) {
 
 func TestServeFaultAPI(t *testing.T) {
 	c, api := startServer(t, "-seed", "5", "-topic", "orders:1:3", "-topic-config", "orders:min.insync.replicas=2")
-	defer http.DefaultClient.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	p, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.DefaultProduceTopic("orders"),
-		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.MetadataMinAge(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	ctx, p := acks1Producer(t, c)
 	if err := p.ProduceSync(ctx, kgo.StringRecord("a")).FirstErr(); err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -19,15 +17,7 @@ import (
 // the filters keep what was asked for.
 func TestTimeline(t *testing.T) {
 	c, api := startServer(t, "-topic", "orders:1:3")
-	defer http.DefaultClient.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	p, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.DefaultProduceTopic("orders"),
-		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.MetadataMinAge(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	ctx, p := acks1Producer(t, c)
 	if err := p.ProduceSync(ctx, kgo.StringRecord("kept")).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
