@@ -42,7 +42,7 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		}
 		c.keepAwaitingAlive(cn, s, h, body)
 		return true
-	case kmsg.Heartbeat, kmsg.LeaveGroup, kmsg.ConsumerGroupHeartbeat:
+	case kmsg.Heartbeat, kmsg.LeaveGroup, kmsg.ConsumerGroupHeartbeat, kmsg.OffsetFetch:
 		return c.forwardThen(cn, h, frame, c.observeGroup(cn, h, body))
 	case kmsg.CreateTopics, kmsg.DeleteTopics, kmsg.CreatePartitions:
 		return c.toController(cn, h, body)
@@ -474,6 +474,24 @@ func (c *Cluster) observeGroup(cn *conn, h reqHeader, body []byte) func([]byte) 
 			q := kreq.(*kmsg.LeaveGroupRequest)
 			e.Group, e.Error = q.Group, errMessage(r.ErrorCode)
 			e.Detail = "leave"
+		case *kmsg.OffsetFetchResponse:
+			// Only refusals: a KIP-848 member can learn here that it was
+			// expelled (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
+			q := kreq.(*kmsg.OffsetFetchRequest)
+			group, member, code := q.Group, "", r.ErrorCode
+			if len(q.Groups) > 0 {
+				group = q.Groups[0].Group
+				member = strPtr(q.Groups[0].MemberID)
+				e.Epoch = q.Groups[0].MemberEpoch
+			}
+			if len(r.Groups) > 0 && r.Groups[0].ErrorCode != 0 {
+				code = r.Groups[0].ErrorCode
+			}
+			if code == 0 {
+				return frame
+			}
+			e.Group, e.Error = group, errMessage(code)
+			e.Detail = "offset fetch: member " + member
 		case *kmsg.ConsumerGroupHeartbeatResponse:
 			q := kreq.(*kmsg.ConsumerGroupHeartbeatRequest)
 			if r.ErrorCode == 0 && r.MemberEpoch == q.MemberEpoch && r.Assignment == nil {
