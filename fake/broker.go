@@ -79,8 +79,10 @@ func (c *Cluster) KillBroker(id int32) error {
 }
 
 // RestartBroker brings a killed broker back on its old address. It
-// rejoins as a follower: its replicas catch up and re-enter the ISR, and
-// offline partitions it can lead come back online.
+// rejoins as a follower: offline partitions it can lead come back online,
+// and it returns once its replicas have caught up and re-entered the ISR
+// (unless a paused follower or a network partition keeps them out), so a
+// test can fail the next broker right after it.
 func (c *Cluster) RestartBroker(id int32) error {
 	c.topoMu.Lock()
 	defer c.topoMu.Unlock()
@@ -120,7 +122,7 @@ func (c *Cluster) RestartBroker(id int32) error {
 		return err
 	}
 	for _, p := range parts {
-		c.kickFlush(p) // catches up and re-enters the ISR
+		c.flush(p) // catches up and re-enters the ISR
 	}
 	return nil
 }
