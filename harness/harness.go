@@ -66,7 +66,11 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 // Its client id is "client-N" unless opts name one, so the journal tells
 // clients apart. The client records what it sends, what is acknowledged
 // and what it polls into the cluster's History (see Recorder) under its
-// client id, unless opts already hook it up to a Recorder.
+// client id, unless opts already hook it up to a Recorder. A transactional
+// client (kgo.TransactionalID) is not recorded by default: kgo has no
+// hooks for transaction boundaries, and its aborted records would look
+// lost. Record it with a Recorder whose BeginTxn and EndTransaction the
+// test calls.
 func (c *Cluster) Client(tb testing.TB, opts ...kgo.Opt) *kgo.Client {
 	tb.Helper()
 	c.mu.Lock()
@@ -96,6 +100,9 @@ func (a *autoRecorder) OnNewClient(cl *kgo.Client) {
 		if _, ok := hooks.Index(i).Interface().(*assertions.Recorder); ok {
 			return
 		}
+	}
+	if txn, _ := cl.OptValue(kgo.TransactionalID).(string); txn != "" {
+		return
 	}
 	name, _ := cl.OptValue(kgo.ClientID).(string)
 	a.rec = a.c.Recorder(name)
