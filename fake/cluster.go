@@ -38,7 +38,10 @@ type Cluster struct {
 	listening   int32                                      // the broker id the next ListenFn call is for
 	controller  int32                                      // kfake's controller, which alone creates and deletes topics
 	coordKeys   map[string]int8                            // group (0) and transactional (1) ids clients looked up
-	closed      bool
+	// issuedEpochs: transactional producer id -> the newest epoch an
+	// InitProducerID handed out (see routeInitProducerID).
+	issuedEpochs map[int64]int16
+	closed       bool
 
 	kfMu     sync.RWMutex // held (read) by every call into kfake; see onKfake
 	kfClosed bool
@@ -119,16 +122,17 @@ func New(opts ...Option) (*Cluster, error) {
 		cfg.seed = rand.Int64()
 	}
 	c := &Cluster{
-		cfg:         cfg,
-		seed:        cfg.seed,
-		rng:         rand.New(rand.NewPCG(uint64(cfg.seed), 0x6b61666b61656d75)),
-		brokers:     make(map[int32]*brokerState),
-		topics:      make(map[string]*topicState),
-		topicIDs:    make(map[[16]byte]string),
-		coordKeys:   make(map[string]int8),
-		txnParts:    make(map[int64]map[*partitionState]bool),
-		groups:      make(map[string]*groupTrack),
-		staticJoins: make(map[string][]kmsg.JoinGroupRequestProtocol),
+		cfg:          cfg,
+		seed:         cfg.seed,
+		rng:          rand.New(rand.NewPCG(uint64(cfg.seed), 0x6b61666b61656d75)),
+		brokers:      make(map[int32]*brokerState),
+		topics:       make(map[string]*topicState),
+		topicIDs:     make(map[[16]byte]string),
+		coordKeys:    make(map[string]int8),
+		issuedEpochs: make(map[int64]int16),
+		txnParts:     make(map[int64]map[*partitionState]bool),
+		groups:       make(map[string]*groupTrack),
+		staticJoins:  make(map[string][]kmsg.JoinGroupRequestProtocol),
 	}
 	c.cond = sync.NewCond(&c.mu)
 	c.controller = -1

@@ -41,7 +41,10 @@
 // resumed, the lagging followers left the ISR, or a failover dropped the
 // tail), so the commit or abort marker lands after the data. Idempotent
 // and transactional producers keep their guarantees across failover: a
-// retried batch is deduplicated by producer id, epoch and sequence.
+// retried batch is deduplicated by producer id, epoch and sequence. A
+// producer fenced by a new instance of its transactional id stays fenced:
+// its KIP-360 recovery from the old epoch gets PRODUCER_FENCED, as in
+// Kafka (kfake alone would let the zombie back in).
 //
 // What is not modelled: unclean election elects an out-of-sync replica
 // (leader epoch up, ISR just that replica) but loses nothing: by then the

@@ -46,6 +46,8 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		return c.forwardThen(cn, h, frame, c.observeGroup(cn, h, body))
 	case kmsg.CreateTopics, kmsg.DeleteTopics, kmsg.CreatePartitions:
 		return c.toController(cn, h, body)
+	case kmsg.InitProducerID:
+		return c.routeInitProducerID(cn, h, frame, body)
 	case kmsg.FindCoordinator:
 		c.noteCoordinatorKeys(h, body)
 	case kmsg.OffsetForLeaderEpoch:
@@ -136,6 +138,50 @@ func (c *Cluster) toController(cn *conn, h reqHeader, body []byte) bool {
 	_ = c.syncTopics()
 	s.fill(encodeResponse(h.corr, resp))
 	return true
+}
+
+// routeInitProducerID keeps a fenced zombie fenced. kfake accepts an
+// InitProducerID that names a producer id with any epoch up to the
+// current one (KIP-360 recovery), so a zombie whose transactional id a new
+// instance took over could re-initialise and fence the new instance in
+// turn. Kafka refuses it with PRODUCER_FENCED: only the current epoch (or
+// the one before a timeout bump) may recover. fake remembers the epoch
+// each InitProducerID handed out and refuses recoveries from before it;
+// epochs kfake bumps on its own (transaction timeouts) are still
+// recoverable.
+func (c *Cluster) routeInitProducerID(cn *conn, h reqHeader, frame, body []byte) bool {
+	kreq, err := decodeRequest(h, body)
+	if err != nil {
+		return c.forwardPlain(cn, h, frame)
+	}
+	req := kreq.(*kmsg.InitProducerIDRequest)
+	if req.TransactionalID != nil && req.ProducerID >= 0 && req.ProducerEpoch >= 0 {
+		c.mu.Lock()
+		issued, known := c.issuedEpochs[req.ProducerID]
+		c.mu.Unlock()
+		if known && req.ProducerEpoch < issued {
+			resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+			resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = kerr.ProducerFenced.Code, -1, -1
+			c.journal.add(Event{Kind: EventProduceRejected, Broker: cn.l.node, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Client: h.clientID,
+				Error: errMessage(resp.ErrorCode), Detail: fmt.Sprintf("InitProducerID from epoch %d, fenced by epoch %d (transactional.id=%s)", req.ProducerEpoch, issued, *req.TransactionalID)})
+			s := newSlot(h)
+			if !cn.respond(s) {
+				return false
+			}
+			s.fill(encodeResponse(h.corr, resp))
+			return true
+		}
+	}
+	return c.forwardThen(cn, h, frame, func(f []byte) []byte {
+		resp := kmsg.NewPtrInitProducerIDResponse()
+		resp.Version = h.version
+		if decodeResponse(f, resp) == nil && resp.ErrorCode == 0 && req.TransactionalID != nil {
+			c.mu.Lock()
+			c.issuedEpochs[resp.ProducerID] = max(c.issuedEpochs[resp.ProducerID], resp.ProducerEpoch)
+			c.mu.Unlock()
+		}
+		return f
+	})
 }
 
 // noteCoordinatorKeys remembers group and transactional ids so that a
