@@ -80,8 +80,14 @@ func (r *run) lives(name string, live func(*life)) {
 	r.mu.Unlock()
 	for {
 		live(l)
+		r.mu.Lock()
+		r.closing++
+		r.mu.Unlock()
 		r.close(l)
 		l.stop(nil) // the cause stays whatever ended the life first
+		r.mu.Lock()
+		r.closing--
+		r.mu.Unlock()
 		var next chan *life
 		r.mu.Lock()
 		switch {

@@ -115,6 +115,7 @@ type run struct {
 	members    map[string]*life
 	down       map[string]chan *life
 	crashedAt  map[string]time.Time     // crashed members not restarted, and when
+	closing    int                      // members whose client is closing (leaving its group)
 	fencing    map[string]bool          // clients a fence-producer fault is fencing
 	firstFault int64                    // the journal's length when the first fault applied
 	commitAt   map[groupPartition]int64 // the highest offset each group committed
@@ -234,9 +235,11 @@ func (r *run) settle() {
 	defer tick.Stop()
 	for {
 		r.mu.Lock()
-		n := r.consumed[""]
+		n, closing := r.consumed[""], r.closing
 		r.mu.Unlock()
-		if n != last || !r.groupsStable() || r.awaitingExpiry() {
+		// A member still closing (a fenced zombie leaving, say) holds
+		// partitions the rest of its group gets only once it has left.
+		if n != last || closing > 0 || !r.groupsStable() || r.awaitingExpiry() {
 			last, lastChange = n, time.Now()
 		}
 		if time.Since(lastChange) >= quiet {
