@@ -43,8 +43,9 @@
 // and transactional producers keep their guarantees across failover: a
 // retried batch is deduplicated by producer id, epoch and sequence. A
 // producer fenced by a new instance of its transactional id stays fenced:
-// its KIP-360 recovery from the old epoch gets PRODUCER_FENCED, as in
-// Kafka (kfake alone would let the zombie back in).
+// its EndTxn and its KIP-360 recovery from the old epoch get
+// PRODUCER_FENCED, as in Kafka (kfake alone would let the zombie back in,
+// with transactions V2 even handing it its successor's epoch).
 //
 // What is not modelled: unclean election elects an out-of-sync replica
 // (leader epoch up, ISR just that replica) but loses nothing: by then the
@@ -83,7 +84,8 @@
 //
 // Journal returns every event in order: appends, high-watermark moves,
 // truncations, fetches served to each connection, offset commits,
-// transaction begins (a producer's first transactional append) and ends,
+// transactional producer ids handed out (producer-init), transaction
+// begins (a producer's first transactional append) and ends,
 // leader/ISR/epoch changes, topics created and deleted, brokers up and
 // down, group generations and verbs, coordinator moves (MoveCoordinator,
 // KillBroker), network faults added, hit and removed.

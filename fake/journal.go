@@ -23,6 +23,7 @@ const (
 	EventTruncate         EventKind = "truncate"         // an un-replicated tail was dropped by a leader change: those writes are lost
 	EventFetch            EventKind = "fetch"            // records served to a client connection
 	EventOffsetCommit     EventKind = "offset-commit"    // a group committed an offset
+	EventProducerInit     EventKind = "producer-init"    // a transactional producer got its producer id and epoch (fencing older epochs)
 	EventTxnBegin         EventKind = "txn-begin"        // a producer's first transactional append since its last txn-end
 	EventTxnEnd           EventKind = "txn-end"          // a transaction committed or aborted
 	EventLeaderChange     EventKind = "leader-change"    // new leader (or -1: offline) and epoch
@@ -101,7 +102,7 @@ func (e Event) describe() string {
 		fmt.Fprintf(&b, " isr %v", e.ISR)
 	case EventBrokerUp, EventBrokerDown:
 		fmt.Fprintf(&b, " broker %d", e.Broker)
-	case EventTxnBegin, EventTxnEnd:
+	case EventTxnBegin, EventTxnEnd, EventProducerInit:
 		fmt.Fprintf(&b, " pid=%d/%d", e.ProducerID, e.ProducerEpoch)
 		if e.Kind == EventTxnEnd {
 			b.WriteString(map[bool]string{true: " commit", false: " abort"}[e.Committed])
@@ -149,7 +150,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	// Whatever is set is written; these kinds also write their zeros.
 	var broker, leader, epoch, offset, last bool
 	switch e.Kind {
-	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
+	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventProducerInit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
 		EventProduceRejected, EventHighWatermark:
 		broker = true
 	case EventGroup:

@@ -28,7 +28,13 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		return c.forwardThen(cn, h, frame, c.observeCommit(cn, h, body))
 	case kmsg.EndTxn:
 		if req, err := decodeRequest(h, body); err == nil {
-			c.waitTxnTails(req.(*kmsg.EndTxnRequest).ProducerID)
+			r := req.(*kmsg.EndTxnRequest)
+			if c.fencedZombie(cn, h, r.ProducerID, r.ProducerEpoch, r.TransactionalID) {
+				resp := r.ResponseKind().(*kmsg.EndTxnResponse)
+				resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = kerr.ProducerFenced.Code, -1, -1
+				return c.answer(cn, h, resp)
+			}
+			c.waitTxnTails(r.ProducerID)
 		}
 		return c.forwardThen(cn, h, frame, c.observeEndTxn(cn, h, body))
 	case kmsg.JoinGroup, kmsg.SyncGroup:
@@ -155,33 +161,55 @@ func (c *Cluster) routeInitProducerID(cn *conn, h reqHeader, frame, body []byte)
 		return c.forwardPlain(cn, h, frame)
 	}
 	req := kreq.(*kmsg.InitProducerIDRequest)
-	if req.TransactionalID != nil && req.ProducerID >= 0 && req.ProducerEpoch >= 0 {
-		c.mu.Lock()
-		issued, known := c.issuedEpochs[req.ProducerID]
-		c.mu.Unlock()
-		if known && req.ProducerEpoch < issued {
-			resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
-			resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = kerr.ProducerFenced.Code, -1, -1
-			c.journal.add(Event{Kind: EventProduceRejected, Broker: cn.l.node, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Client: h.clientID,
-				Error: errMessage(resp.ErrorCode), Detail: fmt.Sprintf("InitProducerID from epoch %d, fenced by epoch %d (transactional.id=%s)", req.ProducerEpoch, issued, *req.TransactionalID)})
-			s := newSlot(h)
-			if !cn.respond(s) {
-				return false
-			}
-			s.fill(encodeResponse(h.corr, resp))
-			return true
-		}
+	if req.TransactionalID != nil && req.ProducerID >= 0 && req.ProducerEpoch >= 0 &&
+		c.fencedZombie(cn, h, req.ProducerID, req.ProducerEpoch, *req.TransactionalID) {
+		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = kerr.ProducerFenced.Code, -1, -1
+		return c.answer(cn, h, resp)
 	}
 	return c.forwardThen(cn, h, frame, func(f []byte) []byte {
 		resp := kmsg.NewPtrInitProducerIDResponse()
 		resp.Version = h.version
-		if decodeResponse(f, resp) == nil && resp.ErrorCode == 0 && req.TransactionalID != nil {
+		if decodeResponse(f, resp) != nil || req.TransactionalID == nil {
+			return f
+		}
+		e := Event{Kind: EventProducerInit, Broker: cn.l.node, ProducerID: resp.ProducerID, ProducerEpoch: resp.ProducerEpoch, Client: h.clientID,
+			Error: errMessage(resp.ErrorCode), Detail: "transactional.id=" + *req.TransactionalID}
+		if resp.ErrorCode == 0 {
 			c.mu.Lock()
 			c.issuedEpochs[resp.ProducerID] = max(c.issuedEpochs[resp.ProducerID], resp.ProducerEpoch)
 			c.mu.Unlock()
 		}
+		c.journal.add(e)
 		return f
 	})
+}
+
+// fencedZombie reports (and journals) whether pid at epoch is an instance
+// a newer InitProducerID fenced. With transactions V2 (KIP-890) every
+// EndTxn bumps the epoch and hands the new one back; kfake accepts an
+// EndTxn from the epoch before, as a retry, and so handed a fenced
+// zombie its successor's epoch. Kafka answers PRODUCER_FENCED.
+func (c *Cluster) fencedZombie(cn *conn, h reqHeader, pid int64, epoch int16, txnID string) bool {
+	c.mu.Lock()
+	issued, known := c.issuedEpochs[pid]
+	c.mu.Unlock()
+	if !known || epoch >= issued {
+		return false
+	}
+	c.journal.add(Event{Kind: EventProduceRejected, Broker: cn.l.node, ProducerID: pid, ProducerEpoch: epoch, Client: h.clientID,
+		Error: errMessage(kerr.ProducerFenced.Code), Detail: fmt.Sprintf("%s from epoch %d, fenced by epoch %d (transactional.id=%s)", kmsg.NameForKey(h.key), epoch, issued, txnID)})
+	return true
+}
+
+// answer sends resp, fake's own answer to a request kfake never sees.
+func (c *Cluster) answer(cn *conn, h reqHeader, resp kmsg.Response) bool {
+	s := newSlot(h)
+	if !cn.respond(s) {
+		return false
+	}
+	s.fill(encodeResponse(h.corr, resp))
+	return true
 }
 
 // noteCoordinatorKeys remembers group and transactional ids so that a

@@ -45,6 +45,13 @@ func TestFencedZombieCannotRecover(t *testing.T) {
 		}
 		return resp
 	}
+	// Its EndTxn is refused too: with transactions V2 kfake would take it
+	// as a retry from the epoch before and hand back the successor's.
+	end := kmsg.NewPtrEndTxnRequest()
+	end.TransactionalID, end.ProducerID, end.ProducerEpoch, end.Commit = "tx", pid, oldEpoch, false
+	if resp, err := end.RequestWith(ctx, zombie); err != nil || resp.ErrorCode != kerr.ProducerFenced.Code {
+		t.Errorf("the zombie's EndTxn from epoch %d: %v %v, want PRODUCER_FENCED", oldEpoch, err, kerr.ErrorForCode(resp.ErrorCode))
+	}
 	if resp := recover(zombie, oldEpoch); resp.ErrorCode != kerr.ProducerFenced.Code {
 		t.Errorf("the zombie's recovery from epoch %d: %v (epoch %d), want PRODUCER_FENCED", oldEpoch, kerr.ErrorForCode(resp.ErrorCode), resp.ProducerEpoch)
 	}
