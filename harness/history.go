@@ -35,7 +35,8 @@ func (c *Cluster) History() *assertions.History { return c.history }
 // fetch, so G1a is judged only from client-side histories.
 func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 	tb.Helper()
-	log := c.readLog(tb)
+	parts := c.partitions()
+	log := c.readLog(tb, parts)
 	h := assertions.NewHistory()
 	type tpo struct {
 		topic string
@@ -96,15 +97,9 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 	}
 	// Retention and DeleteRecords removed what lies below each log start:
 	// deleted, not lost.
-	for _, topic := range c.Topics() {
-		for p := int32(0); ; p++ {
-			st, err := c.Partition(topic, p)
-			if err != nil {
-				break
-			}
-			if st.LogStartOffset > 0 {
-				h.Deleted(topic, p, st.LogStartOffset)
-			}
+	for _, st := range parts {
+		if st.LogStartOffset > 0 {
+			h.Deleted(st.Topic, st.Partition, st.LogStartOffset)
 		}
 	}
 	return h
@@ -115,7 +110,7 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 func (c *Cluster) ReadLog(tb testing.TB) []*kgo.Record {
 	tb.Helper()
 	var out []*kgo.Record
-	for _, r := range c.readLog(tb) {
+	for _, r := range c.readLog(tb, c.partitions()) {
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b *kgo.Record) int {
@@ -124,8 +119,23 @@ func (c *Cluster) ReadLog(tb testing.TB) []*kgo.Record {
 	return out
 }
 
-// readLog reads every record of every topic back from the cluster.
-func (c *Cluster) readLog(tb testing.TB) map[struct {
+// partitions is a snapshot of every partition of every topic.
+func (c *Cluster) partitions() []fake.PartitionState {
+	var out []fake.PartitionState
+	for _, t := range c.Topics() {
+		for p := int32(0); ; p++ {
+			st, err := c.Partition(t, p)
+			if err != nil {
+				break
+			}
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// readLog reads every record of parts back from the cluster.
+func (c *Cluster) readLog(tb testing.TB, parts []fake.PartitionState) map[struct {
 	topic string
 	part  int32
 	off   int64
@@ -139,19 +149,13 @@ func (c *Cluster) readLog(tb testing.TB) map[struct {
 	out := map[tpo]*kgo.Record{}
 	want := map[string]map[int32]kgo.Offset{}
 	ends := map[string]map[int32]int64{}
-	for _, t := range c.Topics() {
-		for p := int32(0); ; p++ {
-			st, err := c.Partition(t, p)
-			if err != nil {
-				break
+	for _, st := range parts {
+		if t, p := st.Topic, st.Partition; st.HighWatermark > st.LogStartOffset {
+			if want[t] == nil {
+				want[t], ends[t] = map[int32]kgo.Offset{}, map[int32]int64{}
 			}
-			if st.HighWatermark > st.LogStartOffset {
-				if want[t] == nil {
-					want[t], ends[t] = map[int32]kgo.Offset{}, map[int32]int64{}
-				}
-				want[t][p] = kgo.NewOffset().AtStart()
-				ends[t][p] = st.HighWatermark
-			}
+			want[t][p] = kgo.NewOffset().AtStart()
+			ends[t][p] = st.HighWatermark
 		}
 	}
 	if len(want) == 0 {
