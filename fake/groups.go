@@ -312,8 +312,8 @@ func (c *Cluster) MoveCoordinator(group string) (int32, error) {
 	if live < 2 {
 		return -1, fmt.Errorf("MoveCoordinator(%q): only one broker is up", group)
 	}
-	old := c.coordinatorFor(group)
 	before := c.coordinators(group)
+	old := before[group]
 	defer c.journalCoordinatorMoves(before)
 	for try := 0; try < 1000; try++ {
 		if err := c.rehashCoordinators(); err != nil {

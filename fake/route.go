@@ -41,9 +41,8 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		if kmsg.Key(h.key) == kmsg.JoinGroup {
 			frame = c.staticRejoin(h, frame, body)
 		}
-		s := newSlot(h)
-		s.onResp = c.observeGroup(cn, h, body)
-		if !cn.respond(s) || !cn.forward(frame, s) {
+		s := c.forwardObserved(cn, h, frame, c.observeGroup(cn, h, body))
+		if s == nil {
 			return false
 		}
 		c.keepAwaitingAlive(cn, s, h, body)
@@ -241,9 +240,18 @@ func (c *Cluster) noteCoordinatorKeys(h reqHeader, body []byte) {
 // forwardThen forwards a request to kfake and passes kfake's answer
 // through fn before the client sees it.
 func (c *Cluster) forwardThen(cn *conn, h reqHeader, frame []byte, fn func([]byte) []byte) bool {
+	return c.forwardObserved(cn, h, frame, fn) != nil
+}
+
+// forwardObserved is forwardThen returning the response's slot (nil when
+// the connection is done), for a caller that waits on the answer.
+func (c *Cluster) forwardObserved(cn *conn, h reqHeader, frame []byte, fn func([]byte) []byte) *slot {
 	s := newSlot(h)
 	s.onResp = fn
-	return cn.respond(s) && cn.forward(frame, s)
+	if !cn.respond(s) || !cn.forward(frame, s) {
+		return nil
+	}
+	return s
 }
 
 // rewriteMetadata makes Metadata show the model: leader, epoch, replicas,
