@@ -52,6 +52,8 @@ type Cluster struct {
 	closeOnce sync.Once
 	closeErr  error
 	timers    sync.WaitGroup
+
+	apiVersions apiVersions // what clients may send, see validate.go
 }
 
 type brokerState struct {

@@ -35,6 +35,11 @@ const (
 	EventFaultRemoved     EventKind = "fault-removed"
 	EventGroup            EventKind = "group"
 	EventCoordinatorMoved EventKind = "coordinator-moved" // a group's (Group) or a transactional id's coordinator is now Broker
+	// EventBadRequest: a client connection (Conn) sent Broker a request
+	// that was not forwarded and its connection was closed: Error says
+	// why, APIKey and APIVersion are the request's (-1 if unread),
+	// Detail is the frame's first bytes in hex.
+	EventBadRequest EventKind = "bad-request"
 )
 
 // Event is one thing the cluster did. Fields that do not apply are zero.
@@ -70,6 +75,9 @@ type Event struct {
 	Records []RecordValue `json:"records,omitempty"`
 	// ReadCommitted marks a fetch at isolation level read_committed.
 	ReadCommitted bool `json:"read_committed,omitempty"`
+	// APIKey and APIVersion are a bad request's key and version.
+	APIKey     int16 `json:"api_key,omitempty"`
+	APIVersion int16 `json:"api_version,omitempty"`
 }
 
 // RecordValue is one record's offset, key and value.
@@ -107,6 +115,9 @@ func (e Event) describe() string {
 		if e.Kind == EventTxnEnd {
 			b.WriteString(map[bool]string{true: " commit", false: " abort"}[e.Committed])
 		}
+	}
+	if e.Kind == EventBadRequest {
+		fmt.Fprintf(&b, " broker %d conn=%s key=%d version=%d", e.Broker, e.Conn, e.APIKey, e.APIVersion)
 	}
 	if e.Kind == EventAppend {
 		fmt.Fprintf(&b, " acks=%d", e.Acks)
@@ -146,12 +157,14 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		LastOffset *int64 `json:"last_offset,omitempty"`
 		Leader     *int32 `json:"leader,omitempty"`
 		Epoch      *int32 `json:"epoch,omitempty"`
+		APIKey     *int16 `json:"api_key,omitempty"`
+		APIVersion *int16 `json:"api_version,omitempty"`
 	}{plain: plain(e)}
 	// Whatever is set is written; these kinds also write their zeros.
 	var broker, leader, epoch, offset, last bool
 	switch e.Kind {
 	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventProducerInit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
-		EventProduceRejected, EventHighWatermark:
+		EventProduceRejected, EventHighWatermark, EventBadRequest:
 		broker = true
 	case EventGroup:
 		broker, epoch = e.Client != "", e.Client != "" // from a member's request
@@ -183,6 +196,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 	if epoch || e.Epoch != 0 {
 		out.Epoch = &e.Epoch
+	}
+	if e.Kind == EventBadRequest || e.APIKey != 0 || e.APIVersion != 0 {
+		out.APIKey, out.APIVersion = &e.APIKey, &e.APIVersion
 	}
 	return json.Marshal(out)
 }

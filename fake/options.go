@@ -25,6 +25,7 @@ type config struct {
 	kfakeOpts     []kfake.Opt
 	replicaLagMax time.Duration
 	autoCreate    bool
+	wire          wireConfig // see validate.go
 }
 
 // Brokers sets the number of brokers (default 3). Broker ids are 0..n-1.

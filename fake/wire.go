@@ -340,25 +340,12 @@ func (cn *conn) SetDeadline(t time.Time) error      { return nil }
 func (cn *conn) SetReadDeadline(t time.Time) error  { return nil }
 func (cn *conn) SetWriteDeadline(t time.Time) error { return nil }
 
-// readLoop reads client requests and routes each one.
+// readLoop reads client requests and routes each valid one.
 func (cn *conn) readLoop() {
 	defer cn.wg.Done()
 	defer cn.Close()
-	size := make([]byte, 4)
 	for {
-		if _, err := io.ReadFull(cn.tcp, size); err != nil {
-			return
-		}
-		n := binary.BigEndian.Uint32(size)
-		if n > maxFrame || n < 8 {
-			return
-		}
-		frame := make([]byte, 4+n)
-		copy(frame, size)
-		if _, err := io.ReadFull(cn.tcp, frame[4:]); err != nil {
-			return
-		}
-		h, body, ok := parseHeader(frame)
+		h, frame, body, ok := cn.nextRequest() // validated: see validate.go
 		if !ok {
 			return
 		}
