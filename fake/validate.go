@@ -186,6 +186,11 @@ func (c *Cluster) checkRequest(frame []byte) (h reqHeader, body []byte, unsuppor
 	h.key = int16(binary.BigEndian.Uint16(frame[4:]))
 	h.version = int16(binary.BigEndian.Uint16(frame[6:]))
 	h.corr = int32(binary.BigEndian.Uint32(frame[8:]))
+	if len(frame) >= 14 { // the client id, for the journal, if it is there
+		if n := int(int16(binary.BigEndian.Uint16(frame[12:]))); n > 0 && 14+n <= len(frame) {
+			h.clientID = string(frame[14 : 14+n])
+		}
+	}
 	vs := c.versions()
 	if vs == nil {
 		return h, nil, false, bad(h, true, "the cluster is closing")
@@ -212,7 +217,30 @@ func (c *Cluster) checkRequest(frame []byte) (h reqHeader, body []byte, unsuppor
 	if err := req.ReadFrom(body); err != nil {
 		return h, nil, false, bad(h, true, "%s v%d body does not decode: %v", name, h.version, err)
 	}
+	if n := newPartitions(req); n > maxNewPartitions {
+		return h, nil, false, bad(h, true, "%s asks for %d partitions, more than the emulator's limit of %d a request", name, n, maxNewPartitions)
+	}
 	return h, body, false, nil
+}
+
+// maxNewPartitions bounds the partitions one request may create: kfake
+// and the model hold every partition in memory, and one CreateTopics
+// asking for two billion would end the process.
+const maxNewPartitions = 100_000
+
+func newPartitions(req kmsg.Request) int64 {
+	var n int64
+	switch r := req.(type) {
+	case *kmsg.CreateTopicsRequest:
+		for _, t := range r.Topics {
+			n += max(int64(t.NumPartitions), int64(len(t.ReplicaAssignment)))
+		}
+	case *kmsg.CreatePartitionsRequest:
+		for _, t := range r.Topics {
+			n += int64(t.Count)
+		}
+	}
+	return n
 }
 
 // readFrame reads one length-prefixed frame. Between frames the
