@@ -64,6 +64,30 @@
 // (Latency, DropResponses, CloseConnections, Blackhole, Partition) apply,
 // and the journal learns what was appended, served and committed.
 //
+// # Bad requests
+//
+// No client can take the cluster down. Every request is checked before
+// anything else sees it: its length must be within MaxRequestBytes
+// (Kafka's socket.request.max.bytes, 100 MiB by default), its key and
+// version among those the cluster advertises in ApiVersions (kfake's,
+// capped by kfake.MaxVersions), and its body must decode; a CreateTopics
+// or CreatePartitions may ask for at most 100000 partitions. A request
+// that fails any check is not forwarded: its connection is closed, as
+// Kafka closes the connection of a client that sends an invalid request,
+// and the journal records a bad-request event (Broker, Conn: the client's
+// address, Client, APIKey and APIVersion, -1 when the frame ended before
+// them, Error: the reason, Detail: the frame's first 64 bytes in hex).
+// Everyone else is served on. An ApiVersions request at a version the
+// cluster does not speak is answered as Kafka answers it: a v0 response
+// with UNSUPPORTED_VERSION and the ApiVersions versions it speaks, so the
+// client retries at one of them.
+//
+// A frame takes memory as its bytes arrive, not on its announced length.
+// IdleTimeout (Kafka's connections.max.idle.ms; 1 minute by default)
+// closes a connection that sends nothing while it is owed no answer, and
+// one that begins a request and does not finish it in time (stalled or
+// trickling; journaled as bad-request). Close closes every connection.
+//
 // # Groups
 //
 // Rebalance forces a new generation (classic: the leader is told
@@ -88,7 +112,7 @@
 // begins (a producer's first transactional append) and ends,
 // leader/ISR/epoch changes, topics created and deleted, brokers up and
 // down, group generations and verbs, coordinator moves (MoveCoordinator,
-// KillBroker), network faults added, hit and removed.
+// KillBroker), network faults added, hit and removed, bad requests.
 // WriteJournal exports it as JSON lines; the fields that apply to an
 // event's kind are written even when zero.
 //

@@ -66,7 +66,7 @@ func FuzzWire(f *testing.F) {
 		}
 		// A request may park (a join waiting for its group, a long
 		// poll); the deadline only bounds how long we watch it.
-		_ = cn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_ = cn.SetReadDeadline(time.Now().Add(250 * time.Millisecond))
 		for {
 			corr, err := readCorr(cn)
 			if err != nil || corr == 2 {

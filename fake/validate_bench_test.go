@@ -1,0 +1,122 @@
+package fake_test
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// BenchmarkValidation: BenchmarkProduceConsume's workload (200k records
+// of 1 KiB produced with acks=all and consumed back) through the wire
+// layer with request validation, without it (the wire layer before it),
+// and straight to kfake, interleaved in every iteration.
+func BenchmarkValidation(b *testing.B) {
+	const records = 200_000
+	value := make([]byte, 1024)
+	rand.NewChaCha8([32]byte{1}).Read(value)
+	run := func(addrs []string) time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		p, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic("bench"), kgo.MaxBufferedRecords(50_000),
+			kgo.ProducerBatchCompression(kgo.NoCompression()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cl.Close()
+		start := time.Now()
+		for i := 0; i < records; i++ {
+			p.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		if err := p.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+		for n := 0; n < records; {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				b.Fatal(ctx.Err())
+			}
+			n += fs.NumRecords()
+		}
+		return time.Since(start)
+	}
+	emu := func(opts ...fake.Option) time.Duration {
+		c, err := fake.New(append(opts, fake.Topic("bench", 3, 3))...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		return run(c.Addrs())
+	}
+	var checked, unchecked, raw []time.Duration
+	for i := 0; b.Loop(); i++ {
+		kc, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, "bench"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, run(kc.ListenAddrs()))
+		kc.Close()
+		// Alternate which wire layer goes first, so neither always
+		// runs on a warmer machine.
+		if i%2 == 0 {
+			checked = append(checked, emu())
+			unchecked = append(unchecked, emu(fake.Unchecked()))
+		} else {
+			unchecked = append(unchecked, emu(fake.Unchecked()))
+			checked = append(checked, emu())
+		}
+	}
+	mc, mu, mr := median(checked), median(unchecked), median(raw)
+	b.ReportMetric(records/mc.Seconds(), "validated-rec/s")
+	b.ReportMetric(records/mu.Seconds(), "unvalidated-rec/s")
+	b.ReportMetric(records/mr.Seconds(), "kfake-rec/s")
+	b.ReportMetric(float64(mc)/float64(mu), "validated/unvalidated")
+	b.ReportMetric(float64(mc)/float64(mr), "validated/kfake")
+}
+
+// BenchmarkHugeAnnounced: a frame announcing 2 GiB whose client sends
+// 1 MiB and hangs up. With MaxRequestBytes at its largest the length
+// passes, so the frame is read; what it costs is measured against the
+// bytes sent (B/op counts every allocation in the process, server side
+// included).
+func BenchmarkHugeAnnounced(b *testing.B) {
+	c, err := fake.New(fake.Brokers(1), fake.MaxRequestBytes(math.MaxInt32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	const sent = 1 << 20
+	payload := make([]byte, 4+sent)
+	binary.BigEndian.PutUint32(payload, math.MaxInt32)
+	b.ReportAllocs()
+	b.SetBytes(sent)
+	for b.Loop() {
+		cn, err := net.Dial("tcp", c.Addrs()[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cn.Write(payload); err != nil {
+			b.Fatal(err)
+		}
+		_ = cn.(*net.TCPConn).CloseWrite()
+		_, _ = io.Copy(io.Discard, cn) // until the broker has read it all and hung up
+		cn.Close()
+	}
+}
