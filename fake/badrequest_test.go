@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -411,5 +412,30 @@ func TestThousandIdleConnections(t *testing.T) {
 	c.Close()
 	for _, cn := range conns {
 		expectClosed(t, cn, 30*time.Second)
+	}
+}
+
+// TestHugeAnnouncedFrame: with MaxRequestBytes at its largest a frame may
+// announce 2 GiB; what its connection costs follows the bytes that
+// arrive, not the announced length. (Not parallel: it reads the
+// process's allocation counter.)
+func TestHugeAnnouncedFrame(t *testing.T) {
+	c := harness.Start(t, fake.Brokers(1), fake.MaxRequestBytes(math.MaxInt32))
+	const sent = 1 << 20
+	payload := make([]byte, 4+sent)
+	binary.BigEndian.PutUint32(payload, math.MaxInt32)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cn := dial(t, c.Addrs()[0])
+	if _, err := cn.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	_ = cn.(*net.TCPConn).CloseWrite()
+	expectClosed(t, cn, 30*time.Second) // the broker read it all, then the end
+	runtime.ReadMemStats(&after)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("a frame announcing 2 GiB with 1 MiB sent: %d KiB allocated", allocated>>10)
+	if allocated > 8*sent {
+		t.Fatalf("%d bytes allocated for %d bytes sent (2 GiB announced)", allocated, sent)
 	}
 }

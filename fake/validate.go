@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -90,19 +91,21 @@ func (w wireConfig) idleTimeout() time.Duration {
 // apiVersions is what the cluster advertises in ApiVersions, asked of
 // kfake once (it honours kfake.MaxVersions): key -> min and max version.
 type apiVersions struct {
-	mu     sync.Mutex
-	loaded bool
-	keys   map[int16][2]int16
+	mu   sync.Mutex // one load at a time
+	keys atomic.Pointer[map[int16][2]int16]
 }
 
 // versions is the advertised table; nil when kfake cannot be asked (the
 // cluster is closing).
 func (c *Cluster) versions() map[int16][2]int16 {
 	v := &c.apiVersions
+	if keys := v.keys.Load(); keys != nil {
+		return *keys
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.loaded {
-		return v.keys
+	if keys := v.keys.Load(); keys != nil {
+		return *keys
 	}
 	resp, err := c.request(-1, kmsg.NewPtrApiVersionsRequest()) // v0: no client software to validate
 	if err != nil {
@@ -112,12 +115,12 @@ func (c *Cluster) versions() map[int16][2]int16 {
 	if r.ErrorCode != 0 {
 		return nil
 	}
-	v.keys = make(map[int16][2]int16, len(r.ApiKeys))
+	keys := make(map[int16][2]int16, len(r.ApiKeys))
 	for _, k := range r.ApiKeys {
-		v.keys[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
+		keys[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 	}
-	v.loaded = true
-	return v.keys
+	v.keys.Store(&keys)
+	return keys
 }
 
 // badRequest is why a frame is refused.
@@ -126,6 +129,7 @@ type badRequest struct {
 	parsed bool // h was read from the frame
 	reason string
 	head   []byte // the frame's first bytes
+	quiet  bool   // close without journaling
 }
 
 // nextRequest reads the client's next request and returns it when it may
@@ -148,7 +152,9 @@ func (cn *conn) nextRequest() (h reqHeader, frame, body []byte, ok bool) {
 			h, body, unsupported, bad = c.checkRequest(frame)
 		}
 		if bad != nil {
-			c.journalBad(cn, bad)
+			if !bad.quiet {
+				c.journalBad(cn, bad)
+			}
 			return h, nil, nil, false
 		}
 		if !unsupported {
@@ -178,6 +184,11 @@ func (cn *conn) nextRequest() (h reqHeader, frame, body []byte, ok bool) {
 // answered, not forwarded.
 func (c *Cluster) checkRequest(frame []byte) (h reqHeader, body []byte, unsupported bool, _ *badRequest) {
 	bad := func(h reqHeader, parsed bool, format string, args ...any) *badRequest {
+		if h.clientID == "" && len(frame) >= 14 { // for the journal, if it is there
+			if n := int(int16(binary.BigEndian.Uint16(frame[12:]))); n > 0 && 14+n <= len(frame) {
+				h.clientID = string(frame[14 : 14+n])
+			}
+		}
 		return &badRequest{h: h, parsed: parsed, reason: fmt.Sprintf(format, args...), head: frame}
 	}
 	if len(frame) < 12 {
@@ -186,14 +197,9 @@ func (c *Cluster) checkRequest(frame []byte) (h reqHeader, body []byte, unsuppor
 	h.key = int16(binary.BigEndian.Uint16(frame[4:]))
 	h.version = int16(binary.BigEndian.Uint16(frame[6:]))
 	h.corr = int32(binary.BigEndian.Uint32(frame[8:]))
-	if len(frame) >= 14 { // the client id, for the journal, if it is there
-		if n := int(int16(binary.BigEndian.Uint16(frame[12:]))); n > 0 && 14+n <= len(frame) {
-			h.clientID = string(frame[14 : 14+n])
-		}
-	}
 	vs := c.versions()
-	if vs == nil {
-		return h, nil, false, bad(h, true, "the cluster is closing")
+	if vs == nil { // the cluster is closing: not the client's fault
+		return h, nil, false, &badRequest{quiet: true}
 	}
 	name := kmsg.NameForKey(h.key)
 	r, known := vs[h.key]
