@@ -22,6 +22,9 @@ func (c *Cluster) Recorder(name string, opts ...assertions.RecorderOpt) *asserti
 }
 
 // History is the client-side history every Recorder of this cluster fills.
+// Checking it also judges what the cluster's logs hold at that moment
+// (assertions.History.SetLogReader), so a write the log holds is never
+// reported lost, only unseen or skipped.
 func (c *Cluster) History() *assertions.History { return c.history }
 
 // BrokerHistory builds a History from the broker's side, for programs

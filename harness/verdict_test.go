@@ -35,3 +35,25 @@ func TestBrokerHistoryReadBackIsNoConsumer(t *testing.T) {
 		}
 	}
 }
+
+// A consumer that starts at offset 5 did not prove the writes before it
+// lost: the cluster's History judges what the log holds, so they are
+// unseen, not lost writes (LostWrite: "a consumer that skipped it shows
+// poll-skip and unseen instead").
+func TestHistoryJudgesTheLog(t *testing.T) {
+	t.Parallel()
+	c := harness.Start(t, fake.Topic("t", 1, 3, map[string]string{"min.insync.replicas": "2"}))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	produceN(t, ctx, c.Client(t, kgo.DefaultProduceTopic("t")), "v", 10)
+	consumer := c.Client(t, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{"t": {0: kgo.NewOffset().At(5)}}))
+	consumeUntil(t, ctx, consumer, 5)
+	r := assertions.Check(c.History())
+	if r.Count(assertions.LostWrite) != 0 || r.Count(assertions.Unseen) != 5 {
+		t.Errorf("lost-write %d, unseen %d; want 0 and 5: the log holds the writes the consumer started after\n%s", r.Count(assertions.LostWrite), r.Count(assertions.Unseen), r)
+	}
+	// The view is not added to the History: checking twice judges the same.
+	if r2 := assertions.Check(c.History()); r2.String() != r.String() {
+		t.Errorf("second check:\n%s\nfirst:\n%s", r2, r)
+	}
+}
