@@ -30,6 +30,8 @@ import (
 const (
 	maxQuery = 4 << 10  // bytes of query string: beyond it, 414
 	maxBody  = 64 << 10 // bytes of request body: beyond it, 413
+
+	maxPhantoms = 100 // members one join-phantom adds
 )
 
 // endpoint is one method on one path.
@@ -167,9 +169,10 @@ func newAPI(c *fake.Cluster) *api {
 		}
 	})
 	a.add("POST", "/join-phantom", []string{"group", "count"}, func(p *params) func() (any, error) {
-		g, n := p.str("group", true), p.count()
+		g := p.str("group", true)
+		n, _ := p.int("count", false, 1, maxPhantoms, fmt.Sprintf("a whole number from 1 to %d", maxPhantoms))
 		return func() (any, error) {
-			ids, err := a.c.JoinPhantom(g, max(n, 1))
+			ids, err := a.c.JoinPhantom(g, max(int(n), 1))
 			return map[string]any{"ok": err == nil, "members": ids}, err
 		}
 	})
