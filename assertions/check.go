@@ -205,14 +205,15 @@ func ConsumedBy(groups ...string) Option {
 
 // Check finds every anomaly in h. It reads the events in place (a
 // History only appends), so it costs memory for what it learns, not for
-// a copy of the history. The report is the same for the same history,
+// a copy of the history; a History with a log reader (SetLogReader) is
+// copied once, with what the log holds appended. The report is the same for the same history,
 // and for any interleaving of independent events.
 func Check(h *History, opts ...Option) Report {
 	var cfg checkConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return check(h.snapshot(), cfg)
+	return check(h.withLog(h.snapshot()), cfg)
 }
 
 func check(evs []Event, cfg checkConfig) Report {

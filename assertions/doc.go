@@ -9,7 +9,9 @@
 // and where a partition's log starts once records were deleted.
 // A Recorder fills one from any franz-go client: kgo.WithHooks(rec).
 // harness builds a broker-side History from the cluster's journal for
-// clients that cannot be hooked. Values are identified by a stable id
+// clients that cannot be hooked, and gives its cluster's History a log
+// reader (SetLogReader): each check of it also judges what the log holds
+// then, so a write the log holds is unseen or skipped, never lost. Values are identified by a stable id
 // (the value itself by default; ValueID and HeaderID change it), so
 // duplicates are found by identity.
 //

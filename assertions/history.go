@@ -2,6 +2,8 @@ package assertions
 
 import (
 	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Op is the kind of a history event.
@@ -63,6 +65,11 @@ type History struct {
 	txn    map[string]int64 // producer -> open transaction
 	txns   int64
 	polls  map[string]int64 // consumer -> last poll number
+
+	// For SetLogReader: how Recorders identify values.
+	readLog   func() ([]LogPartition, error)
+	defaultID bool                       // some Recorder uses the value itself
+	customIDs []func(*kgo.Record) string // the others' ValueID functions
 }
 
 // NewHistory returns an empty History.

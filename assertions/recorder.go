@@ -20,6 +20,7 @@ type Recorder struct {
 	h        *History
 	name     string
 	valueID  func(*kgo.Record) string
+	customID bool // set by ValueID
 	mu       sync.Mutex
 	cl       *kgo.Client
 	group    string
@@ -33,7 +34,9 @@ type RecorderOpt func(*Recorder)
 // ValueID sets how a record's identity is derived (default: its value as
 // a string). Use it when values are not unique, e.g. a header or key plus
 // a sequence number.
-func ValueID(fn func(*kgo.Record) string) RecorderOpt { return func(r *Recorder) { r.valueID = fn } }
+func ValueID(fn func(*kgo.Record) string) RecorderOpt {
+	return func(r *Recorder) { r.valueID, r.customID = fn, true }
+}
 
 // HeaderID identifies records by the value of header key.
 func HeaderID(key string) RecorderOpt {
@@ -54,6 +57,7 @@ func NewRecorder(h *History, name string, opts ...RecorderOpt) *Recorder {
 	for _, o := range opts {
 		o(r)
 	}
+	h.noteIdentity(r.customID, r.valueID)
 	return r
 }
 

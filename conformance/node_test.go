@@ -1,8 +1,8 @@
 package conformance
 
 import (
-	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,33 +40,42 @@ func TestKafkaJSThroughServer(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "github.com/seed73168108/kafkaemu/cmd/kafkaemu").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	srv := exec.CommandContext(ctx, exe, "serve", "-topic", "orders:1:3", "-replica-lag-max", "1m")
+	// The suite reads the addresses from -addr-file, written once the
+	// cluster is up, instead of scraping stdout.
+	addrFile := filepath.Join(t.TempDir(), "addrs.json")
+	srv := exec.CommandContext(ctx, exe, "serve", "-topic", "orders:1:3", "-replica-lag-max", "1m", "-addr-file", addrFile)
 	srv.Cancel = func() error { return srv.Process.Signal(os.Interrupt) }
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	exited := make(chan error, 1)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { exited <- srv.Wait() }()
 	defer func() {
 		cancel()
-		_ = srv.Wait()
+		<-exited
 	}()
-	var brokers, api string
-	sc := bufio.NewScanner(stdout)
-	for (brokers == "" || api == "") && sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "kafkaemu: brokers "); ok {
-			brokers, _, _ = strings.Cut(rest, " ")
+	var addrs struct {
+		Brokers []string `json:"brokers"`
+		API     string   `json:"api"`
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for addrs.API == "" {
+		if b, err := os.ReadFile(addrFile); err == nil {
+			if err := json.Unmarshal(b, &addrs); err != nil {
+				t.Fatalf("-addr-file holds %q: %v", b, err)
+			}
+			break
 		}
-		if rest, ok := strings.CutPrefix(line, "kafkaemu: fault API "); ok {
-			api = rest
+		select {
+		case err := <-exited:
+			t.Fatalf("kafkaemu serve exited before writing %s: %v", addrFile, err)
+		case <-ctx.Done():
+			t.Fatalf("kafkaemu serve did not write %s: %v", addrFile, ctx.Err())
+		case <-tick.C:
 		}
 	}
-	if brokers == "" || api == "" {
-		t.Fatalf("the server did not announce its addresses (%v)", sc.Err())
-	}
+	brokers, api := strings.Join(addrs.Brokers, ","), addrs.API
 	cmd := exec.CommandContext(ctx, nodeBin, "node/leaderloss.js", brokers, api)
 	cmd.Env = append(os.Environ(), "KAFKAJS_NO_PARTITIONER_WARNING=1")
 	out, err := cmd.CombinedOutput()

@@ -41,7 +41,9 @@
 // resumed, the lagging followers left the ISR, or a failover dropped the
 // tail), so the commit or abort marker lands after the data. Idempotent
 // and transactional producers keep their guarantees across failover: a
-// retried batch is deduplicated by producer id, epoch and sequence. A
+// retried batch is deduplicated by producer id, epoch and sequence (also
+// when it arrives while the leader keeps a tail), answered with its first
+// offsets and not journaled as a second append. A
 // producer fenced by a new instance of its transactional id stays fenced:
 // its EndTxn and its KIP-360 recovery from the old epoch get
 // PRODUCER_FENCED, as in Kafka (kfake alone would let the zombie back in,
@@ -115,6 +117,11 @@
 // KillBroker), network faults added, hit and removed, bad requests.
 // WriteJournal exports it as JSON lines; the fields that apply to an
 // event's kind are written even when zero.
+//
+// PartitionLog reads a partition's log back inside the process (aborted
+// records marked): no client connection, so the journal shows no fetch
+// and network faults and down brokers do not stand in its way. Groups and
+// Group list the groups with their members, assignments and commits.
 //
 // InjectError is kfake's own error-code injection (kfake.Fault), journaled
 // like the network faults; errors injected through Kfake().Fault directly

@@ -42,6 +42,9 @@ type partitionState struct {
 	epochs   []epochStart
 	lagTimer *time.Timer
 	offline  *kfake.FaultHandle
+	// logged is each idempotent producer's last batches in kfake's log,
+	// so a retry kfake deduplicates is not journaled as an append.
+	logged map[int64]*loggedBatches
 }
 
 type epochStart struct {

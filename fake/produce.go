@@ -309,7 +309,9 @@ func (c *Cluster) lookupLocked(topic string, partition int32) *partitionState {
 	return t.parts[partition]
 }
 
-// journalAppendsLocked records what kfake appended for a request.
+// journalAppendsLocked records what kfake appended for a request; an
+// idempotent retry kfake answered from its log (deduplicated) appended
+// nothing and is not journaled.
 func (c *Cluster) journalAppendsLocked(node int32, h reqHeader, req *kmsg.ProduceRequest, resp *kmsg.ProduceResponse) {
 	for _, rt := range resp.Topics {
 		name := rt.Topic
@@ -321,6 +323,12 @@ func (c *Cluster) journalAppendsLocked(node int32, h reqHeader, req *kmsg.Produc
 				continue
 			}
 			hdr := findBatch(req, rt.Topic, rt.TopicID, rp.Partition)
+			if p := c.lookupLocked(name, rp.Partition); p != nil {
+				if base, ok := p.loggedLocked(hdr); ok && base == rp.BaseOffset {
+					continue // a retry kfake deduplicated: the log did not grow
+				}
+				p.noteLoggedLocked(hdr, rp.BaseOffset)
+			}
 			c.journal.add(Event{
 				Kind: EventAppend, Broker: node, Topic: name, Partition: rp.Partition,
 				Offset: rp.BaseOffset, LastOffset: rp.BaseOffset + int64(hdr.records) - 1,
@@ -373,6 +381,12 @@ func (c *Cluster) enterTailModeLocked(p *partitionState) {
 }
 
 func (c *Cluster) appendTailLocked(p *partitionState, rt kmsg.ProduceRequestTopic, records []byte, hdr batchHeader, req *kmsg.ProduceRequest, r *partResult, clientID string, node int32) {
+	// An idempotent retry of a batch the log already holds (its answer
+	// was lost) is answered with its offset, as Kafka's leader does.
+	if base, ok := p.loggedLocked(hdr); ok {
+		r.resolveLocked(0, base)
+		return
+	}
 	// An idempotent retry of a batch still in the tail is the same batch.
 	if hdr.producerID >= 0 {
 		for _, tb := range p.tail {

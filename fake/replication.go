@@ -104,6 +104,7 @@ func (c *Cluster) flush(p *partitionState) {
 		}
 		n := int64(max(tb.hdr.records, 1))
 		if code == 0 {
+			p.noteLoggedLocked(tb.hdr, base)
 			if base != tb.base {
 				c.journal.add(Event{Kind: EventAppend, Topic: p.topic.name, Partition: p.id, Offset: base, LastOffset: base + n - 1, Detail: fmt.Sprintf("replicated at %d, leader had assigned %d", base, tb.base)})
 			}

@@ -14,6 +14,9 @@
 //
 //	assertions.ExactlyOnce(t, c.History())
 //
+// Checking c.History() also judges what the cluster's logs hold at that
+// moment (read inside the process, never as a consumer): a write the log
+// holds is unseen or skipped, never lost, whatever the consumers did.
 // BrokerHistory builds the same kind of history from the broker's side,
 // for clients that cannot be hooked.
 package harness

@@ -33,6 +33,7 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 		tb.Fatalf("kafkaemu: starting the cluster: %v", err)
 	}
 	c := &Cluster{Cluster: fc, tb: tb, history: assertions.NewHistory()}
+	c.history.SetLogReader(c.logView)
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			tb.Logf("kafkaemu: cluster seed %d (replay with fake.Seed(%d)); last journal events:\n%s", fc.Seed(), fc.Seed(), fc.JournalTail(40))

@@ -22,6 +22,9 @@ func (c *Cluster) Recorder(name string, opts ...assertions.RecorderOpt) *asserti
 }
 
 // History is the client-side history every Recorder of this cluster fills.
+// Checking it also judges what the cluster's logs hold at that moment
+// (assertions.History.SetLogReader), so a write the log holds is never
+// reported lost, only unseen or skipped.
 func (c *Cluster) History() *assertions.History { return c.history }
 
 // BrokerHistory builds a History from the broker's side, for programs
@@ -38,11 +41,6 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 	parts := c.partitions()
 	log := c.readLog(tb, parts)
 	h := assertions.NewHistory()
-	type tpo struct {
-		topic string
-		part  int32
-		off   int64
-	}
 	openTxn := map[int64]bool{}
 	for _, e := range c.Journal() {
 		switch e.Kind {
@@ -134,68 +132,34 @@ func (c *Cluster) partitions() []fake.PartitionState {
 	return out
 }
 
-// readLog reads every record of parts back from the cluster.
-func (c *Cluster) readLog(tb testing.TB, parts []fake.PartitionState) map[struct {
+// tpo is a record's place.
+type tpo struct {
 	topic string
 	part  int32
 	off   int64
-}]*kgo.Record {
+}
+
+// readLog reads every record of parts back from the cluster's logs. It
+// reads inside the process (fake.Cluster.PartitionLog), so the journal does
+// not show the read-back as a consumer's fetch.
+func (c *Cluster) readLog(tb testing.TB, parts []fake.PartitionState) map[tpo]*kgo.Record {
 	tb.Helper()
-	type tpo = struct {
-		topic string
-		part  int32
-		off   int64
-	}
 	out := map[tpo]*kgo.Record{}
-	want := map[string]map[int32]kgo.Offset{}
-	ends := map[string]map[int32]int64{}
-	for _, st := range parts {
-		if t, p := st.Topic, st.Partition; st.HighWatermark > st.LogStartOffset {
-			if want[t] == nil {
-				want[t], ends[t] = map[int32]kgo.Offset{}, map[int32]int64{}
-			}
-			want[t][p] = kgo.NewOffset().AtStart()
-			ends[t][p] = st.HighWatermark
-		}
-	}
-	if len(want) == 0 {
-		return out
-	}
-	cl, err := kgo.NewClient(append(c.ClientDefaults(), kgo.ConsumePartitions(want), kgo.FetchIsolationLevel(kgo.ReadUncommitted()))...)
-	if err != nil {
-		tb.Fatalf("kafkaemu: reading the log back: %v", err)
-	}
-	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// Done when every partition's last record is read, or when polls come
-	// back empty: only transaction markers, which clients never see, remain.
-	done := func() bool {
-		for t, ps := range ends {
-			for p, end := range ps {
-				if _, ok := out[tpo{t, p, end - 1}]; !ok {
-					return false
-				}
+	for _, st := range parts {
+		if st.HighWatermark <= st.LogStartOffset {
+			continue
+		}
+		recs, err := c.PartitionLog(ctx, st.Topic, st.Partition)
+		if err != nil {
+			tb.Fatalf("kafkaemu: reading the log back: %v", err)
+		}
+		for _, r := range recs {
+			out[tpo{st.Topic, st.Partition, r.Offset}] = &kgo.Record{
+				Topic: st.Topic, Partition: st.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value,
+				Headers: r.Headers, Timestamp: r.Timestamp, ProducerID: r.ProducerID, ProducerEpoch: r.ProducerEpoch,
 			}
-		}
-		return true
-	}
-	for empty := 0; !done() && empty < 3; {
-		pctx, pcancel := context.WithTimeout(ctx, 50*time.Millisecond)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		if ctx.Err() != nil {
-			tb.Fatalf("kafkaemu: reading the log back: %v", ctx.Err())
-		}
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) {
-			out[tpo{r.Topic, r.Partition, r.Offset}] = r
-			n++
-		})
-		if n == 0 {
-			empty++
-		} else {
-			empty = 0
 		}
 	}
 	return out

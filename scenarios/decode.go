@@ -353,9 +353,16 @@ func (d *decoder) producer(n *yaml.Node) (Producer, bool) {
 	if n := m.vals["topic"]; n != nil {
 		p.Topic, _ = d.topicRef(n, "topic")
 	}
+	known := false
 	if n := m.vals["records"]; n != nil {
-		v, _ := d.integer(n, "records", 1, maxRecords)
-		p.Records = int(v)
+		v, ok := d.integer(n, "records", 1, maxRecords)
+		p.Records, known = int(v), ok
+	}
+	if !known {
+		if d.recordsUnknown == nil {
+			d.recordsUnknown = map[string]bool{}
+		}
+		d.recordsUnknown[p.Name] = true
 	}
 	if n := m.vals["rate"]; n != nil {
 		v, _ := d.integer(n, "rate", 0, maxRecords)

@@ -572,6 +572,9 @@ func (d *decoder) memberRef(n *yaml.Node, key string) (string, bool) {
 // checkReachable reports an acked trigger that counts past every record the
 // producers it counts will write, and so could never fire.
 func (d *decoder) checkReachable(n *yaml.Node, t Trigger) {
+	if d.recordsUnknown[t.Producer] || (t.Producer == "" && len(d.recordsUnknown) > 0) {
+		return // a producer's records did not decode: that error says it
+	}
 	total, who := 0, "the producers write"
 	if p, ok := d.producerByName[t.Producer]; ok {
 		total, who = p.Records, fmt.Sprintf("producer %s writes", p.Name)

@@ -243,6 +243,9 @@ type decoder struct {
 	consumerByName map[string]Consumer
 	pipelineByName map[string]Pipeline
 	groupKind      map[string]string // group -> "consumer" or "pipeline"
+	// recordsUnknown names the producers whose record count did not
+	// decode: a trigger counting their acks is not judged reachable.
+	recordsUnknown map[string]bool
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos { return Pos{d.file, n.Line, n.Column} }

@@ -6,20 +6,47 @@
 //	kafkaemu run scenarios/library/*.yaml    # scenario files, outside go test
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
 //
-// HTTP API (POST for faults, GET for state; errors are 4xx with a message):
+// serve's flags: -brokers N, -topic name:partitions:replicas,
+// -topic-config name:key=value, -seed N, -replica-lag-max D,
+// -http 127.0.0.1:PORT, -ports 9092,9093,9094 (fixed broker ports, one per
+// broker), -addr-file FILE (the addresses as JSON once the cluster is up:
+// {"brokers":["127.0.0.1:9092",...],"api":"http://127.0.0.1:7070","seed":N},
+// removed on exit), -auto-create-topics.
 //
-//	GET  /brokers                          brokers and their addresses
-//	GET  /partitions?topic=T               leader, replicas, ISR, high watermark per partition
+// HTTP API: POST for faults, GET for state. Parameters go in the query
+// string (or a form body) and are named as in the scenario YAML
+// (scenarios/REFERENCE.md); durations are Go durations ("10ms"); request
+// names are Kafka's in kebab-case, separated by commas. An unknown or
+// repeated parameter is refused (400) before anything happens. Every
+// answer is JSON: the result (verbs without one answer {"ok":true}), or
+// {"error":"..."} with 400 (bad parameter), 404, 405, 409 (the verb
+// failed: a broker already down, replication already paused, ...), 413 (a
+// body over 64 KiB) or 414 (a query string over 4 KiB).
+//
+//	GET  /brokers                          brokers, their addresses and state
+//	GET  /partitions[?topic=T[&partition=P]]   leader, replicas, ISR, watermarks
+//	GET  /groups                           groups with state, epoch, members, assignments, commits
+//	GET  /groups/G                         one group
+//	GET  /faults                           the faults this API added: id, verb, description, hits
 //	GET  /journal                          every event as JSON lines
 //	GET  /timeline                         the journal as a readable timeline report
-//	POST /fail-leader?topic=T&partition=P
-//	POST /pause-replication?topic=T&partition=P    /resume-replication?...
+//	POST /fail-leader?topic=T[&partition=P]            {"leader":B,...}; without partition, every partition
+//	POST /pause-replication?topic=T[&partition=P] | ?broker=B   /resume-replication (same)
 //	POST /kill-broker?broker=B             /restart-broker?broker=B
-//	POST /rebalance?group=G                /expire-member?group=G&member=M
-//	POST /move-coordinator?group=G
-//	POST /latency?ms=N[&jitter_ms=N][&broker=B]    returns a fault id
-//	POST /drop-responses?probability=P[&key=produce]   /blackhole?[broker=B]
-//	DELETE /faults/ID                      removes a network fault
+//	POST /rebalance?group=G                /expire-member?member=M[&group=G]
+//	POST /join-phantom?group=G[&count=N]   /leave-phantom?group=G[&count=N]
+//	POST /move-coordinator?group=G         {"coordinator":B}
+//	POST /latency?delay=D[&jitter=D]       network faults, each with optional
+//	POST /drop-responses[?probability=P]   &broker=B &client=ID &requests=produce,fetch
+//	POST /close-connections                &count=N (removed after N hits);
+//	POST /blackhole                        they answer {"id":N,"fault":"..."}
+//	POST /network-partition?brokers=0,1    isolates brokers 0 and 1
+//	POST /inject-error?error=NOT_ENOUGH_REPLICAS&requests=produce[&broker=B][&topic=T[&partition=P]][&group=G][&count=N]
+//	DELETE /faults/ID                      removes a fault: {"hits":N,...}
+//
+// Changed from earlier versions: latency's ms and jitter_ms are delay and
+// jitter (durations), key is requests, errors are JSON, and success is
+// {"ok":true} rather than {"ok":"true"}.
 package main
 
 import (
