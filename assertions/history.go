@@ -90,6 +90,15 @@ func (h *History) Events() []Event {
 	return append([]Event(nil), h.events...)
 }
 
+// EventsSince is a snapshot of the events after the one numbered seq
+// (Event.Seq), in order: a caller that follows the history reads only
+// what is new.
+func (h *History) EventsSince(seq int64) []Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Event(nil), h.events[min(max(seq, 0), int64(len(h.events))):]...)
+}
+
 // snapshot is every event so far, without a copy: a History only
 // appends, so the events below its length never change.
 func (h *History) snapshot() []Event {
