@@ -25,9 +25,12 @@ type checker struct {
 	vals     []valueInfo
 	more     []valueMore       // what few values need beyond valueInfo
 	storedAt map[[2]int32]bool // (partition, value) the broker's log holds
-	acks     []ackRec
-	polls    []pollRec
-	txns     map[int64]*txnState
+	// processing: groups (by id) whose polls the application reported
+	// processed (Event.Processed): reports say processed, not polled.
+	processing map[int32]bool
+	acks       []ackRec
+	polls      []pollRec
+	txns       map[int64]*txnState
 }
 
 func newChecker(evs []Event, cfg checkConfig) *checker {
@@ -37,10 +40,10 @@ func newChecker(evs []Event, cfg checkConfig) *checker {
 		topics:    map[string]*topicInfo{},
 		producers: newInterner(), consumers: newInterner(), groups: newInterner(), keys: newInterner(),
 		vals:     make([]valueInfo, 0, n/4),
-		storedAt: map[[2]int32]bool{},
-		acks:     make([]ackRec, 0, n/4),
-		polls:    make([]pollRec, 0, n/4),
-		txns:     map[int64]*txnState{},
+		storedAt: map[[2]int32]bool{}, processing: map[int32]bool{},
+		acks:  make([]ackRec, 0, n/4),
+		polls: make([]pollRec, 0, n/4),
+		txns:  map[int64]*txnState{},
 	}
 }
 
@@ -539,14 +542,21 @@ func (c *checker) scan() {
 			pi := c.partition(t, e.Partition)
 			c.note(e, pi, vi, "polled", 0)
 			c.vals[vi].polled = true
-			if p := c.parts[pi]; !p.polled || e.Offset > p.maxPolled {
+			// A client's read past an offset shows what the log holds; an
+			// application's processing past it does not (it may have
+			// dropped the record it polled).
+			if p := c.parts[pi]; !e.Processed && (!p.polled || e.Offset > p.maxPolled) {
 				p.polled, p.maxPolled = true, e.Offset
 			}
 			g := e.Group
 			if g == "" {
 				g = e.Consumer
 			}
-			c.polls = append(c.polls, pollRec{ev: ev, part: pi, val: vi, cons: c.consumers.of(e.Consumer), group: c.groups.of(g), key: c.key(e.Key)})
+			gi := c.groups.of(g)
+			if e.Processed {
+				c.processing[gi] = true
+			}
+			c.polls = append(c.polls, pollRec{ev: ev, part: pi, val: vi, cons: c.consumers.of(e.Consumer), group: gi, key: c.key(e.Key)})
 		case OpDeleted:
 			p := c.parts[c.partition(t, e.Partition)]
 			p.deleted.logStart, p.deleted.seq = max(p.deleted.logStart, e.Offset), e.Seq
@@ -643,7 +653,7 @@ func (c *checker) checkReads() {
 	for i := range c.polls {
 		p := &c.polls[i]
 		e := &c.evs[p.ev]
-		if s := c.ackSeqIn(&c.vals[p.val], p.part); s > c.parts[p.part].readAck {
+		if s := c.ackSeqIn(&c.vals[p.val], p.part); s > c.parts[p.part].readAck && !e.Processed {
 			c.parts[p.part].readAck = s // what was acknowledged before it was read past
 		}
 		t := c.readTxn(p, e)
@@ -766,6 +776,9 @@ func (c *checker) checkAcks() {
 		for j, g := range groups {
 			if c.pollsBy(v, g) == 0 {
 				f.Detail, f.Want = "never polled by group "+c.cfg.consumedBy[j], "polled by group "+c.cfg.consumedBy[j]
+				if g >= 0 && c.processing[g] {
+					f.Detail, f.Want, f.Got = "never processed by group "+c.cfg.consumedBy[j], "processed by group "+c.cfg.consumedBy[j], "never processed"
+				}
 				c.add(f)
 			}
 		}

@@ -12,10 +12,12 @@ func Processing() RecorderOpt { return func(r *Recorder) { r.processing = true }
 // Processed records that the application processed rs: call it once the
 // handler's work for them is done (written, billed, forwarded), not when
 // they are polled. The records of one call are one poll in the History
-// (History.Poll), with the client's group, its generation at the time of
-// the call and its isolation level, so a record the application never
-// reports is unseen by its group, and a record it reports twice is
-// redelivered.
+// (as History.Poll records it, marked Event.Processed), with the client's
+// group, its generation at the time of the call and its isolation level,
+// so a record the application never reports is unseen by its group (and
+// a poll-skip where the application went on past it), and a record it
+// reports twice is redelivered. Processing past a record does not make it
+// a lost-write: the application may have dropped what the log holds.
 //
 // Use it on a Recorder made with Processing and hooked into the consuming
 // client (kgo.WithHooks); without Processing the client's polls are
@@ -35,5 +37,5 @@ func (r *Recorder) Processed(rs ...*kgo.Record) {
 	for i, rec := range rs {
 		recs[i] = Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), Value: r.valueID(rec)}
 	}
-	r.h.Poll(r.name, group, gen, rc, recs)
+	r.h.poll(r.name, group, gen, rc, true, recs)
 }
