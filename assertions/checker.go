@@ -27,10 +27,11 @@ type checker struct {
 	storedAt map[[2]int32]bool // (partition, value) the broker's log holds
 	// processing: groups (by id) whose polls the application reported
 	// processed (Event.Processed): reports say processed, not polled.
-	processing map[int32]bool
-	acks       []ackRec
-	polls      []pollRec
-	txns       map[int64]*txnState
+	processing  map[int32]bool
+	clientPolls bool // some polls are a client's, not processed
+	acks        []ackRec
+	polls       []pollRec
+	txns        map[int64]*txnState
 }
 
 func newChecker(evs []Event, cfg checkConfig) *checker {
@@ -555,6 +556,8 @@ func (c *checker) scan() {
 			gi := c.groups.of(g)
 			if e.Processed {
 				c.processing[gi] = true
+			} else {
+				c.clientPolls = true
 			}
 			c.polls = append(c.polls, pollRec{ev: ev, part: pi, val: vi, cons: c.consumers.of(e.Consumer), group: gi, key: c.key(e.Key)})
 		case OpDeleted:
@@ -769,6 +772,9 @@ func (c *checker) checkAcks() {
 		if len(groups) == 0 {
 			if !v.polled {
 				f.Detail, f.Want = "acknowledged, never polled", "polled by a consumer"
+				if len(c.processing) > 0 && !c.clientPolls {
+					f.Detail, f.Want, f.Got = "acknowledged, never processed", "processed by a consumer", "never processed"
+				}
 				c.add(f)
 			}
 			continue
