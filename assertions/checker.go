@@ -29,9 +29,13 @@ type checker struct {
 	// processed (Event.Processed): reports say processed, not polled.
 	processing  map[int32]bool
 	clientPolls bool // some polls are a client's, not processed
-	acks        []ackRec
-	polls       []pollRec
-	txns        map[int64]*txnState
+	// committed is each group's highest commit per partition (keyed by
+	// group id and partition index), which explains an unseen record the
+	// group committed past.
+	committed map[[2]int32]commitRec
+	acks      []ackRec
+	polls     []pollRec
+	txns      map[int64]*txnState
 }
 
 func newChecker(evs []Event, cfg checkConfig) *checker {
@@ -41,7 +45,7 @@ func newChecker(evs []Event, cfg checkConfig) *checker {
 		topics:    map[string]*topicInfo{},
 		producers: newInterner(), consumers: newInterner(), groups: newInterner(), keys: newInterner(),
 		vals:     make([]valueInfo, 0, n/4),
-		storedAt: map[[2]int32]bool{}, processing: map[int32]bool{},
+		storedAt: map[[2]int32]bool{}, processing: map[int32]bool{}, committed: map[[2]int32]commitRec{},
 		acks:  make([]ackRec, 0, n/4),
 		polls: make([]pollRec, 0, n/4),
 		txns:  map[int64]*txnState{},
@@ -560,6 +564,11 @@ func (c *checker) scan() {
 				c.clientPolls = true
 			}
 			c.polls = append(c.polls, pollRec{ev: ev, part: pi, val: vi, cons: c.consumers.of(e.Consumer), group: gi, key: c.key(e.Key)})
+		case OpCommit:
+			k := [2]int32{c.groups.of(e.Group), c.partition(t, e.Partition)}
+			if cm, ok := c.committed[k]; !ok || e.Offset > cm.offset {
+				c.committed[k] = commitRec{e.Offset, ev}
+			}
 		case OpDeleted:
 			p := c.parts[c.partition(t, e.Partition)]
 			p.deleted.logStart, p.deleted.seq = max(p.deleted.logStart, e.Offset), e.Seq
@@ -775,6 +784,7 @@ func (c *checker) checkAcks() {
 				if len(c.processing) > 0 && !c.clientPolls {
 					f.Detail, f.Want, f.Got = "acknowledged, never processed", "processed by a consumer", "never processed"
 				}
+				f.Got += c.committedPast(-1, a.part, e.Offset)
 				c.add(f)
 			}
 			continue
@@ -782,13 +792,50 @@ func (c *checker) checkAcks() {
 		for j, g := range groups {
 			if c.pollsBy(v, g) == 0 {
 				f.Detail, f.Want = "never polled by group "+c.cfg.consumedBy[j], "polled by group "+c.cfg.consumedBy[j]
+				f.Got = "never polled"
 				if g >= 0 && c.processing[g] {
 					f.Detail, f.Want, f.Got = "never processed by group "+c.cfg.consumedBy[j], "processed by group "+c.cfg.consumedBy[j], "never processed"
+				}
+				if g >= 0 {
+					f.Got += c.committedPast(g, a.part, e.Offset)
 				}
 				c.add(f)
 			}
 		}
 	}
+}
+
+// commitRec is a group's highest commit of a partition: offset, and the
+// event that committed it.
+type commitRec struct {
+	offset int64
+	ev     int32
+}
+
+// committedPast says which group committed past offset off of partition
+// part without reading it ("" if none): group g, or, if g < 0, the first
+// by name of the groups that did.
+func (c *checker) committedPast(g, part int32, off int64) string {
+	if off < 0 {
+		return ""
+	}
+	var best *commitRec
+	for k, cm := range c.committed {
+		if k[1] == part && (g < 0 || k[0] == g) && cm.offset > off && (best == nil || c.evs[cm.ev].Group < c.evs[best.ev].Group) {
+			best = &cm
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	e := &c.evs[best.ev]
+	switch {
+	case e.Group == "":
+		return fmt.Sprintf("; %s committed offset %d past it", e.Consumer, best.offset)
+	case e.Consumer == "":
+		return fmt.Sprintf("; group %s committed offset %d past it", e.Group, best.offset)
+	}
+	return fmt.Sprintf("; group %s committed offset %d past it (%s)", e.Group, best.offset, e.Consumer)
 }
 
 type pollKey struct{ cons, gen, part int32 }

@@ -36,12 +36,13 @@ func TestProcessedDropIsUnseenNotLost(t *testing.T) {
 	}
 	rec.Processed(rs[0])
 	rec.Processed(rs[2])
+	h.Commit("billing", "svc", 0, "orders", 0, 3) // the service committed past o-1
 	rep := assertions.Check(h)
 	if rep.Count(assertions.LostWrite) != 0 || rep.Count(assertions.Unseen) != 1 || rep.Count(assertions.PollSkip) != 1 || rep.Count(assertions.Redelivered) != 0 {
 		t.Fatalf("want one unseen and one poll-skip (o-1 dropped), got:\n%s", rep)
 	}
-	if f := rep.Findings[assertions.Unseen][0]; f.Value != "o-1" || f.Got != "never processed" {
-		t.Errorf("unseen finding %+v, want o-1 never processed", f)
+	if f := rep.Findings[assertions.Unseen][0]; f.Value != "o-1" || f.Got != "never processed; group billing committed offset 3 past it (svc)" {
+		t.Errorf("unseen finding %+v, want o-1 never processed, committed past", f)
 	}
 
 	polled := acked()
