@@ -29,10 +29,10 @@ type checker struct {
 	// processed (Event.Processed): reports say processed, not polled.
 	processing  map[int32]bool
 	clientPolls bool // some polls are a client's, not processed
-	// committed is each group's highest commit per partition (keyed by
-	// group id and partition index), which explains an unseen record the
+	// committed is each group's commits per partition (keyed by group id
+	// and partition index), in order, which explain an unseen record the
 	// group committed past.
-	committed map[[2]int32]commitRec
+	committed map[[2]int32][]commitRec
 	acks      []ackRec
 	polls     []pollRec
 	txns      map[int64]*txnState
@@ -45,7 +45,7 @@ func newChecker(evs []Event, cfg checkConfig) *checker {
 		topics:    map[string]*topicInfo{},
 		producers: newInterner(), consumers: newInterner(), groups: newInterner(), keys: newInterner(),
 		vals:     make([]valueInfo, 0, n/4),
-		storedAt: map[[2]int32]bool{}, processing: map[int32]bool{}, committed: map[[2]int32]commitRec{},
+		storedAt: map[[2]int32]bool{}, processing: map[int32]bool{}, committed: map[[2]int32][]commitRec{},
 		acks:  make([]ackRec, 0, n/4),
 		polls: make([]pollRec, 0, n/4),
 		txns:  map[int64]*txnState{},
@@ -566,9 +566,7 @@ func (c *checker) scan() {
 			c.polls = append(c.polls, pollRec{ev: ev, part: pi, val: vi, cons: c.consumers.of(e.Consumer), group: gi, key: c.key(e.Key)})
 		case OpCommit:
 			k := [2]int32{c.groups.of(e.Group), c.partition(t, e.Partition)}
-			if cm, ok := c.committed[k]; !ok || e.Offset > cm.offset {
-				c.committed[k] = commitRec{e.Offset, ev}
-			}
+			c.committed[k] = append(c.committed[k], commitRec{e.Offset, ev})
 		case OpDeleted:
 			p := c.parts[c.partition(t, e.Partition)]
 			p.deleted.logStart, p.deleted.seq = max(p.deleted.logStart, e.Offset), e.Seq
@@ -805,24 +803,32 @@ func (c *checker) checkAcks() {
 	}
 }
 
-// commitRec is a group's highest commit of a partition: offset, and the
-// event that committed it.
+// commitRec is a commit of a partition: offset, and the event that
+// committed it.
 type commitRec struct {
 	offset int64
 	ev     int32
 }
 
-// committedPast says which group committed past offset off of partition
-// part without reading it ("" if none): group g, or, if g < 0, the first
-// by name of the groups that did.
+// committedPast says which group first committed past offset off of
+// partition part without reading it ("" if none): group g, or, if g < 0,
+// the first by name of the groups that did.
 func (c *checker) committedPast(g, part int32, off int64) string {
 	if off < 0 {
 		return ""
 	}
 	var best *commitRec
-	for k, cm := range c.committed {
-		if k[1] == part && (g < 0 || k[0] == g) && cm.offset > off && (best == nil || c.evs[cm.ev].Group < c.evs[best.ev].Group) {
-			best = &cm
+	for k, cms := range c.committed {
+		if k[1] != part || (g >= 0 && k[0] != g) {
+			continue
+		}
+		for i := range cms {
+			if cm := &cms[i]; cm.offset > off {
+				if best == nil || c.evs[cm.ev].Group < c.evs[best.ev].Group {
+					best = cm
+				}
+				break
+			}
 		}
 	}
 	if best == nil {

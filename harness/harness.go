@@ -21,6 +21,9 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	clients int // clients named client-N so far
+
+	commitsMu   sync.Mutex
+	commitsSeen int64 // journal events syncCommits looked at
 }
 
 // Start starts a cluster for tb and closes it when the test ends. On

@@ -21,8 +21,12 @@ func (c *Cluster) Recorder(name string, opts ...assertions.RecorderOpt) *asserti
 	return assertions.NewRecorder(c.history, name, opts...)
 }
 
-// History is the client-side history every Recorder of this cluster fills.
-func (c *Cluster) History() *assertions.History { return c.history }
+// History is the client-side history every Recorder of this cluster
+// fills, with the offset commits the brokers accepted so far.
+func (c *Cluster) History() *assertions.History {
+	c.syncCommits()
+	return c.history
+}
 
 // BrokerHistory builds a History from the broker's side, for programs
 // whose client cannot be hooked (sarama, kafka-go, Python, Node through

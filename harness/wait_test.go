@@ -93,6 +93,14 @@ func TestWaitConsumed(t *testing.T) {
 		if got := gi.Commits["t"][p].Offset; got != st.HighWatermark {
 			t.Errorf("after WaitCommitted, t[%d] is committed at %d, want its high watermark %d", p, got, st.HighWatermark)
 		}
+		// The History has the brokers' commits, whatever call made them.
+		found := false
+		for _, e := range c.History().Events() {
+			found = found || e.Op == assertions.OpCommit && e.Group == "g" && e.Partition == p && e.Offset == st.HighWatermark
+		}
+		if !found {
+			t.Errorf("the History has no commit of t[%d] at %d by group g", p, st.HighWatermark)
+		}
 	}
 }
 
