@@ -89,8 +89,10 @@
 // leader/ISR/epoch changes, topics created and deleted, brokers up and
 // down, group generations and verbs, coordinator moves (MoveCoordinator,
 // KillBroker), network faults added, hit and removed.
-// WriteJournal exports it as JSON lines; the fields that apply to an
-// event's kind are written even when zero.
+// JournalSince returns only the events after a sequence number, for
+// followers such as harness's WaitConsumed. WriteJournal exports it as
+// JSON lines; the fields that apply to an event's kind are written even
+// when zero.
 //
 // InjectError is kfake's own error-code injection (kfake.Fault), journaled
 // like the network faults; errors injected through Kfake().Fault directly
