@@ -51,3 +51,16 @@ func TestProcessedDropIsUnseenNotLost(t *testing.T) {
 		t.Errorf("a client that read past o-1 shows it lost, got:\n%s", rep)
 	}
 }
+
+func TestEventsSince(t *testing.T) {
+	h := assertions.NewHistory()
+	h.Send("p", "t", "", "a")
+	h.Send("p", "t", "", "b")
+	h.Send("p", "t", "", "c")
+	for seq, want := range map[int64]int{-1: 3, 0: 3, 1: 2, 3: 0, 9: 0} {
+		got := h.EventsSince(seq)
+		if len(got) != want || (want > 0 && got[0].Seq != int64(4-want)) {
+			t.Errorf("EventsSince(%d) = %+v, want the last %d events", seq, got, want)
+		}
+	}
+}
