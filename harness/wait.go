@@ -106,6 +106,8 @@ type topicPartition struct {
 // end: the last record appended outside an aborted or open transaction.
 type waiter struct {
 	c       *Cluster
+	states  []fake.PartitionState     // the partitions' latest snapshots
+	at      time.Time                 // when they were taken
 	seen    int64                     // journal events looked at
 	last    map[topicPartition]int64  // the highest offset a readable record was appended at
 	pending map[int64][]appendedRange // producer id -> its open transaction's appends
@@ -152,39 +154,71 @@ func (w *waiter) appended(r appendedRange) {
 }
 
 // behind lists the partitions of topics whose readable records next (the
-// next offset to read, ok false if none yet) has not passed.
+// next offset to read, ok false if none yet) has not passed. Partition
+// snapshots cost a request to the cluster each, so behind reuses them for
+// up to waitRefresh: a high watermark only grows, so a partition behind
+// an old one is behind the new one too, and behind looks again before it
+// reports that none is behind.
 func (w *waiter) behind(topics []string, next func(topicPartition) (int64, bool)) ([]string, error) {
 	w.follow()
-	var out []string
+	fresh := w.states == nil || time.Since(w.at) >= waitRefresh
+	if fresh {
+		if err := w.refresh(topics); err != nil {
+			return nil, err
+		}
+	}
+	out := w.check(next)
+	if len(out) == 0 && !fresh {
+		if err := w.refresh(topics); err != nil {
+			return nil, err
+		}
+		out = w.check(next)
+	}
+	return out, nil
+}
+
+// waitRefresh is how long behind reuses partition snapshots.
+const waitRefresh = 20 * time.Millisecond
+
+// refresh takes a snapshot of every partition of topics.
+func (w *waiter) refresh(topics []string) error {
+	w.states = w.states[:0]
 	for _, t := range topics {
 		for p := int32(0); ; p++ {
 			st, err := w.c.Partition(t, p)
 			if err != nil {
 				if p == 0 {
-					return nil, err
+					return err
 				}
 				break
 			}
-			tp := topicPartition{t, p}
-			// The last readable record is below the high watermark: what
-			// lies at or above it is not replicated yet, or was truncated.
-			end := min(w.last[tp]+1, st.HighWatermark)
-			if _, ok := w.last[tp]; !ok {
-				end = 0
-			}
-			if end <= st.LogStartOffset {
-				continue // nothing to read
-			}
-			n, ok := next(tp)
-			if ok && n >= end {
-				continue
-			}
-			if !ok {
-				out = append(out, fmt.Sprintf("%s[%d] (nothing of offsets %d..%d, high watermark %d)", t, p, st.LogStartOffset, end-1, st.HighWatermark))
-				continue
-			}
+			w.states = append(w.states, st)
+		}
+	}
+	w.at = time.Now()
+	return nil
+}
+
+func (w *waiter) check(next func(topicPartition) (int64, bool)) []string {
+	var out []string
+	for _, st := range w.states {
+		t, p := st.Topic, st.Partition
+		tp := topicPartition{t, p}
+		// The last readable record is below the high watermark: what
+		// lies at or above it is not replicated yet, or was truncated.
+		last, ok := w.last[tp]
+		end := min(last+1, st.HighWatermark)
+		if !ok || end <= st.LogStartOffset {
+			continue // nothing to read
+		}
+		n, ok := next(tp)
+		switch {
+		case ok && n >= end:
+		case !ok:
+			out = append(out, fmt.Sprintf("%s[%d] (nothing of offsets %d..%d, high watermark %d)", t, p, st.LogStartOffset, end-1, st.HighWatermark))
+		default:
 			out = append(out, fmt.Sprintf("%s[%d] (up to offset %d of %d, high watermark %d)", t, p, n-1, end-1, st.HighWatermark))
 		}
 	}
-	return out, nil
+	return out
 }
