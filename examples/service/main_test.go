@@ -145,14 +145,20 @@ func billUnderFaults(t *testing.T, drop string) *harness.Cluster {
 	if !failedOver {
 		t.Errorf("the journal has no leader change of orders[0] to broker %d", leader)
 	}
-	gens := map[string]int32{}
+	first, last := map[string]int32{}, map[string]int32{} // generations each instance billed in
 	for _, e := range c.History().Events() {
 		if e.Op == assertions.OpPoll {
-			gens[e.Consumer] = max(gens[e.Consumer], e.Generation)
+			if g, ok := first[e.Consumer]; !ok || e.Generation < g {
+				first[e.Consumer] = e.Generation
+			}
+			last[e.Consumer] = max(last[e.Consumer], e.Generation)
 		}
 	}
-	if gens["billing-1"] == 0 || gens["billing-2"] != gi.Epoch && gens["billing-2"] < gi.Epoch {
-		t.Errorf("generations that billed: %v; want billing-1 and billing-2 (generation %d)", gens, gi.Epoch)
+	if g, ok := first["billing-1"]; !ok || g >= gi.Epoch {
+		t.Errorf("billing-1 billed nothing before billing-2 joined (generation %d): first billed in %v", gi.Epoch, first)
+	}
+	if last["billing-2"] < gi.Epoch {
+		t.Errorf("billing-2 billed nothing in generation %d or later: %v", gi.Epoch, last)
 	}
 	return c
 }
