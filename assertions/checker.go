@@ -25,17 +25,18 @@ type checker struct {
 	vals     []valueInfo
 	more     []valueMore       // what few values need beyond valueInfo
 	storedAt map[[2]int32]bool // (partition, value) the broker's log holds
+	acks     []ackRec
+	polls    []pollRec
+	txns     map[int64]*txnState
+
 	// processing: groups (by id) whose polls the application reported
 	// processed (Event.Processed): reports say processed, not polled.
 	processing  map[int32]bool
 	clientPolls bool // some polls are a client's, not processed
-	// committed is each group's commits per partition (keyed by group id
-	// and partition index), in order, which explain an unseen record the
-	// group committed past.
-	committed map[[2]int32][]commitRec
-	acks      []ackRec
-	polls     []pollRec
-	txns      map[int64]*txnState
+	// committed is each partition's (index) commits by group (id), which
+	// explain an unseen record a group committed past; sorted by offset
+	// once the scan is done.
+	committed map[int32]map[int32][]commitRec
 }
 
 func newChecker(evs []Event, cfg checkConfig) *checker {
@@ -45,10 +46,13 @@ func newChecker(evs []Event, cfg checkConfig) *checker {
 		topics:    map[string]*topicInfo{},
 		producers: newInterner(), consumers: newInterner(), groups: newInterner(), keys: newInterner(),
 		vals:     make([]valueInfo, 0, n/4),
-		storedAt: map[[2]int32]bool{}, processing: map[int32]bool{}, committed: map[[2]int32][]commitRec{},
-		acks:  make([]ackRec, 0, n/4),
-		polls: make([]pollRec, 0, n/4),
-		txns:  map[int64]*txnState{},
+		storedAt: map[[2]int32]bool{},
+		acks:     make([]ackRec, 0, n/4),
+		polls:    make([]pollRec, 0, n/4),
+		txns:     map[int64]*txnState{},
+
+		processing: map[int32]bool{},
+		committed:  map[int32]map[int32][]commitRec{},
 	}
 }
 
@@ -565,8 +569,11 @@ func (c *checker) scan() {
 			}
 			c.polls = append(c.polls, pollRec{ev: ev, part: pi, val: vi, cons: c.consumers.of(e.Consumer), group: gi, key: c.key(e.Key)})
 		case OpCommit:
-			k := [2]int32{c.groups.of(e.Group), c.partition(t, e.Partition)}
-			c.committed[k] = append(c.committed[k], commitRec{e.Offset, ev})
+			pi, gi := c.partition(t, e.Partition), c.groups.of(e.Group)
+			if c.committed[pi] == nil {
+				c.committed[pi] = map[int32][]commitRec{}
+			}
+			c.committed[pi][gi] = append(c.committed[pi][gi], commitRec{e.Offset, ev})
 		case OpDeleted:
 			p := c.parts[c.partition(t, e.Partition)]
 			p.deleted.logStart, p.deleted.seq = max(p.deleted.logStart, e.Offset), e.Seq
@@ -810,25 +817,34 @@ type commitRec struct {
 	ev     int32
 }
 
-// committedPast says which group first committed past offset off of
-// partition part without reading it ("" if none): group g, or, if g < 0,
-// the first by name of the groups that did.
+// sortCommits orders each group's commits of a partition by offset (then
+// committer), so that which commit explains a record does not depend on
+// how independent events interleaved.
+func (c *checker) sortCommits() {
+	for _, byGroup := range c.committed {
+		for _, cms := range byGroup {
+			slices.SortFunc(cms, func(a, b commitRec) int {
+				return cmp.Or(cmp.Compare(a.offset, b.offset), cmp.Compare(c.evs[a.ev].Consumer, c.evs[b.ev].Consumer), cmp.Compare(a.ev, b.ev))
+			})
+		}
+	}
+}
+
+// committedPast names the lowest commit past offset off of partition part
+// ("" if none): group g's, or, if g < 0, that of the first group by name
+// with one.
 func (c *checker) committedPast(g, part int32, off int64) string {
 	if off < 0 {
 		return ""
 	}
 	var best *commitRec
-	for k, cms := range c.committed {
-		if k[1] != part || (g >= 0 && k[0] != g) {
+	for gi, cms := range c.committed[part] {
+		if g >= 0 && gi != g {
 			continue
 		}
-		for i := range cms {
-			if cm := &cms[i]; cm.offset > off {
-				if best == nil || c.evs[cm.ev].Group < c.evs[best.ev].Group {
-					best = cm
-				}
-				break
-			}
+		i, _ := slices.BinarySearchFunc(cms, off+1, func(cm commitRec, o int64) int { return cmp.Compare(cm.offset, o) })
+		if i < len(cms) && (best == nil || c.evs[cms[i].ev].Group < c.evs[best.ev].Group) {
+			best = &cms[i]
 		}
 	}
 	if best == nil {

@@ -44,7 +44,7 @@
 // past a record does not make it a lost-write: the log may still hold
 // what the application dropped. Commits are the brokers': History
 // carries every offset commit they accepted (from the journal, whatever
-// kgo call or autocommit made it), and an unseen record names the first
+// kgo call or autocommit made it), and an unseen record names the lowest
 // commit of its group past it ("never processed; group billing committed
 // offset 50 past it (billing-1)"): the commit is what loses it for good.
 //
