@@ -113,9 +113,10 @@ type waiter struct {
 	pending map[int64][]appendedRange // producer id -> its open transaction's appends
 }
 
+// appendedRange is where an append's records end.
 type appendedRange struct {
-	tp          topicPartition
-	first, last int64
+	tp   topicPartition
+	last int64
 }
 
 func (c *Cluster) newWaiter() *waiter {
@@ -128,7 +129,7 @@ func (w *waiter) follow() {
 		w.seen = e.Seq
 		switch e.Kind {
 		case fake.EventAppend:
-			r := appendedRange{topicPartition{e.Topic, e.Partition}, e.Offset, e.LastOffset}
+			r := appendedRange{topicPartition{e.Topic, e.Partition}, e.LastOffset}
 			if e.Transactional {
 				w.pending[e.ProducerID] = append(w.pending[e.ProducerID], r)
 				continue
