@@ -34,7 +34,7 @@ var (
 var hints = map[Anomaly]string{
 	LostWrite:           "acknowledged writes are not in the log: acks=0/1 (or unclean.leader.election.enable=true) lose what followers had not copied when the leader failed; use acks=all with min.insync.replicas>=2",
 	Duplicate:           "a value is in the log twice: producer retries without enable.idempotence=true rewrite a batch whose response was lost; enable idempotence",
-	Unseen:              "acknowledged writes were never consumed: offsets committed before processing (enable.auto.commit, commit-before-process) and a crash, auto.offset.reset=latest, or a consumer that stopped early",
+	Unseen:              "acknowledged writes were never consumed (or, recorded with Processed, never processed: the application dropped them): offsets committed before processing (enable.auto.commit, commit-before-process) and a crash, auto.offset.reset=latest, or a consumer that stopped early",
 	Redelivered:         "a group processed a record twice: commit after processing plus a crash or rebalance before the commit (at-least-once); commit offsets in the producer's transaction for exactly-once",
 	InconsistentOffsets: "two values at one offset: a failover truncated acknowledged acks=0/1 writes and reused their offsets; use acks=all and unclean.leader.election.enable=false",
 	G1a:                 "aborted transactional records were read: at read_committed the client or broker broke isolation (aborted transactions not filtered); at read_uncommitted it is that setting's expected consequence; use isolation.level=read_committed",

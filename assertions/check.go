@@ -219,6 +219,7 @@ func Check(h *History, opts ...Option) Report {
 func check(evs []Event, cfg checkConfig) Report {
 	c := newChecker(evs, cfg)
 	c.scan()
+	c.sortCommits()
 	c.checkDuplicates()
 	c.checkReads()
 	c.checkAcks()

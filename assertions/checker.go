@@ -28,6 +28,15 @@ type checker struct {
 	acks     []ackRec
 	polls    []pollRec
 	txns     map[int64]*txnState
+
+	// processing: groups (by id) whose polls the application reported
+	// processed (Event.Processed): reports say processed, not polled.
+	processing  map[int32]bool
+	clientPolls bool // some polls are a client's, not processed
+	// committed is each partition's (index) commits by group (id), which
+	// explain an unseen record a group committed past; sorted by offset
+	// once the scan is done.
+	committed map[int32]map[int32][]commitRec
 }
 
 func newChecker(evs []Event, cfg checkConfig) *checker {
@@ -41,6 +50,9 @@ func newChecker(evs []Event, cfg checkConfig) *checker {
 		acks:     make([]ackRec, 0, n/4),
 		polls:    make([]pollRec, 0, n/4),
 		txns:     map[int64]*txnState{},
+
+		processing: map[int32]bool{},
+		committed:  map[int32]map[int32][]commitRec{},
 	}
 }
 
@@ -539,14 +551,29 @@ func (c *checker) scan() {
 			pi := c.partition(t, e.Partition)
 			c.note(e, pi, vi, "polled", 0)
 			c.vals[vi].polled = true
-			if p := c.parts[pi]; !p.polled || e.Offset > p.maxPolled {
+			// A client's read past an offset shows what the log holds; an
+			// application's processing past it does not (it may have
+			// dropped the record it polled).
+			if p := c.parts[pi]; !e.Processed && (!p.polled || e.Offset > p.maxPolled) {
 				p.polled, p.maxPolled = true, e.Offset
 			}
 			g := e.Group
 			if g == "" {
 				g = e.Consumer
 			}
-			c.polls = append(c.polls, pollRec{ev: ev, part: pi, val: vi, cons: c.consumers.of(e.Consumer), group: c.groups.of(g), key: c.key(e.Key)})
+			gi := c.groups.of(g)
+			if e.Processed {
+				c.processing[gi] = true
+			} else {
+				c.clientPolls = true
+			}
+			c.polls = append(c.polls, pollRec{ev: ev, part: pi, val: vi, cons: c.consumers.of(e.Consumer), group: gi, key: c.key(e.Key)})
+		case OpCommit:
+			pi, gi := c.partition(t, e.Partition), c.groups.of(e.Group)
+			if c.committed[pi] == nil {
+				c.committed[pi] = map[int32][]commitRec{}
+			}
+			c.committed[pi][gi] = append(c.committed[pi][gi], commitRec{e.Offset, ev})
 		case OpDeleted:
 			p := c.parts[c.partition(t, e.Partition)]
 			p.deleted.logStart, p.deleted.seq = max(p.deleted.logStart, e.Offset), e.Seq
@@ -643,7 +670,7 @@ func (c *checker) checkReads() {
 	for i := range c.polls {
 		p := &c.polls[i]
 		e := &c.evs[p.ev]
-		if s := c.ackSeqIn(&c.vals[p.val], p.part); s > c.parts[p.part].readAck {
+		if s := c.ackSeqIn(&c.vals[p.val], p.part); s > c.parts[p.part].readAck && !e.Processed {
 			c.parts[p.part].readAck = s // what was acknowledged before it was read past
 		}
 		t := c.readTxn(p, e)
@@ -759,6 +786,10 @@ func (c *checker) checkAcks() {
 		if len(groups) == 0 {
 			if !v.polled {
 				f.Detail, f.Want = "acknowledged, never polled", "polled by a consumer"
+				if len(c.processing) > 0 && !c.clientPolls {
+					f.Detail, f.Want, f.Got = "acknowledged, never processed", "processed by a consumer", "never processed"
+				}
+				f.Got += c.committedPast(-1, a.part, e.Offset)
 				c.add(f)
 			}
 			continue
@@ -766,10 +797,67 @@ func (c *checker) checkAcks() {
 		for j, g := range groups {
 			if c.pollsBy(v, g) == 0 {
 				f.Detail, f.Want = "never polled by group "+c.cfg.consumedBy[j], "polled by group "+c.cfg.consumedBy[j]
+				f.Got = "never polled"
+				if g >= 0 && c.processing[g] {
+					f.Detail, f.Want, f.Got = "never processed by group "+c.cfg.consumedBy[j], "processed by group "+c.cfg.consumedBy[j], "never processed"
+				}
+				if g >= 0 {
+					f.Got += c.committedPast(g, a.part, e.Offset)
+				}
 				c.add(f)
 			}
 		}
 	}
+}
+
+// commitRec is a commit of a partition: offset, and the event that
+// committed it.
+type commitRec struct {
+	offset int64
+	ev     int32
+}
+
+// sortCommits orders each group's commits of a partition by offset (then
+// committer), so that which commit explains a record does not depend on
+// how independent events interleaved.
+func (c *checker) sortCommits() {
+	for _, byGroup := range c.committed {
+		for _, cms := range byGroup {
+			slices.SortFunc(cms, func(a, b commitRec) int {
+				return cmp.Or(cmp.Compare(a.offset, b.offset), cmp.Compare(c.evs[a.ev].Consumer, c.evs[b.ev].Consumer), cmp.Compare(a.ev, b.ev))
+			})
+		}
+	}
+}
+
+// committedPast names the lowest commit past offset off of partition part
+// ("" if none): group g's, or, if g < 0, that of the first group by name
+// with one.
+func (c *checker) committedPast(g, part int32, off int64) string {
+	if off < 0 {
+		return ""
+	}
+	var best *commitRec
+	for gi, cms := range c.committed[part] {
+		if g >= 0 && gi != g {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(cms, off+1, func(cm commitRec, o int64) int { return cmp.Compare(cm.offset, o) })
+		if i < len(cms) && (best == nil || c.evs[cms[i].ev].Group < c.evs[best.ev].Group) {
+			best = &cms[i]
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	e := &c.evs[best.ev]
+	switch {
+	case e.Group == "":
+		return fmt.Sprintf("; %s committed offset %d past it", e.Consumer, best.offset)
+	case e.Consumer == "":
+		return fmt.Sprintf("; group %s committed offset %d past it", e.Group, best.offset)
+	}
+	return fmt.Sprintf("; group %s committed offset %d past it (%s)", e.Group, best.offset, e.Consumer)
 }
 
 type pollKey struct{ cons, gen, part int32 }

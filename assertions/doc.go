@@ -7,7 +7,12 @@
 // generation, poll call, isolation level), commits, transaction begin /
 // commit / abort, assignments, and — broker-side — what the log stores
 // and where a partition's log starts once records were deleted.
-// A Recorder fills one from any franz-go client: kgo.WithHooks(rec).
+// A Recorder fills one from any franz-go client: kgo.WithHooks(rec). Made
+// with Processing, it records what the application processed
+// (Recorder.Processed, after its handler's work) instead of what the
+// client polled, so the verdict is about the service: a record it polled
+// and dropped is unseen ("never processed") and a poll-skip, never
+// hidden by the poll.
 // harness builds a broker-side History from the cluster's journal for
 // clients that cannot be hooked, and gives its cluster's History a log
 // reader (SetLogReader): each check of it also judges what the log holds

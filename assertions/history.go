@@ -54,7 +54,12 @@ type Event struct {
 	Poll int64
 	// ReadCommitted marks polls by a read_committed consumer.
 	ReadCommitted bool
-	Err           string
+	// Processed marks a poll the application reported processed
+	// (Recorder.Processed) rather than one its client made: it shows what
+	// the application did, not what the log holds, so processing past a
+	// record is no evidence that the record is missing from the log.
+	Processed bool
+	Err       string
 }
 
 // History is a concurrency-safe, append-only record of what producers
@@ -95,6 +100,15 @@ func (h *History) Events() []Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]Event(nil), h.events...)
+}
+
+// EventsSince is a snapshot of the events after the one numbered seq
+// (Event.Seq), in order: a caller that follows the history reads only
+// what is new.
+func (h *History) EventsSince(seq int64) []Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Event(nil), h.events[min(max(seq, 0), int64(len(h.events))):]...)
 }
 
 // snapshot is every event so far, without a copy: a History only
@@ -145,6 +159,11 @@ type Record struct {
 // Poll records the records one poll call returned to consumer, in order.
 // generation is the consumer's group generation (0 without a group).
 func (h *History) Poll(consumer, group string, generation int32, readCommitted bool, records []Record) {
+	h.poll(consumer, group, generation, readCommitted, false, records)
+}
+
+// poll is Poll, for the application's processing when processed is set.
+func (h *History) poll(consumer, group string, generation int32, readCommitted, processed bool, records []Record) {
 	h.mu.Lock()
 	if h.polls == nil {
 		h.txn, h.polls = map[string]int64{}, map[string]int64{}
@@ -153,7 +172,7 @@ func (h *History) Poll(consumer, group string, generation int32, readCommitted b
 	poll := h.polls[consumer]
 	h.mu.Unlock()
 	for _, r := range records {
-		h.add(Event{Op: OpPoll, Consumer: consumer, Group: group, Generation: generation, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Poll: poll, ReadCommitted: readCommitted})
+		h.add(Event{Op: OpPoll, Consumer: consumer, Group: group, Generation: generation, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value, Poll: poll, ReadCommitted: readCommitted, Processed: processed})
 	}
 }
 

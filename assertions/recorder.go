@@ -15,7 +15,8 @@ import (
 // failures, and every polled record with the consumer's generation and
 // isolation level. Transactions and commits are not visible to hooks:
 // call BeginTxn/EndTxn and Commit around the client's own calls (or use
-// EndTransaction and CommitRecords).
+// EndTransaction and CommitRecords). With Processing it records what the
+// application processed (Processed) instead of what the client polled.
 type Recorder struct {
 	h        *History
 	name     string
@@ -26,6 +27,9 @@ type Recorder struct {
 	group    string
 	readComm bool
 	noAcks   bool // acks=0: the client learns no offsets
+	// processing: polls are not recorded; the application reports what
+	// it processed (Processing, Processed).
+	processing bool
 }
 
 // RecorderOpt configures a Recorder.
@@ -115,7 +119,7 @@ func uncertain(err error) bool {
 // polled record is recorded. Hooks do not see poll boundaries, so these
 // polls have Poll 0; use History.Poll for the int-* anomalies.
 func (r *Recorder) OnFetchRecordUnbuffered(rec *kgo.Record, polled bool) {
-	if !polled {
+	if !polled || r.processing {
 		return
 	}
 	r.mu.Lock()

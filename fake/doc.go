@@ -115,8 +115,10 @@
 // leader/ISR/epoch changes, topics created and deleted, brokers up and
 // down, group generations and verbs, coordinator moves (MoveCoordinator,
 // KillBroker), network faults added, hit and removed, bad requests.
-// WriteJournal exports it as JSON lines; the fields that apply to an
-// event's kind are written even when zero.
+// JournalSince returns only the events after a sequence number, for
+// followers such as harness's WaitConsumed. WriteJournal exports it as
+// JSON lines; the fields that apply to an event's kind are written even
+// when zero.
 //
 // PartitionLog reads a partition's log back inside the process (aborted
 // records marked): no client connection, so the journal shows no fetch

@@ -299,6 +299,15 @@ func (j *journal) snapshot() []Event {
 // Journal returns every event so far, in order.
 func (c *Cluster) Journal() []Event { return c.journal.snapshot() }
 
+// JournalSince returns the events after the one numbered seq (Event.Seq),
+// in order: a caller that follows the journal reads only what is new.
+func (c *Cluster) JournalSince(seq int64) []Event {
+	c.journal.mu.Lock()
+	defer c.journal.mu.Unlock()
+	// Seq numbers events from 1, one apart.
+	return append([]Event(nil), c.journal.events[min(max(seq, 0), int64(len(c.journal.events))):]...)
+}
+
 // WriteJournal writes the journal as JSON lines, one event a line.
 func (c *Cluster) WriteJournal(w io.Writer) error {
 	enc := json.NewEncoder(w)

@@ -6,17 +6,62 @@
 //	c.FailLeader("orders", 0)
 //
 // Start closes the cluster when the test ends and, if the test failed,
-// logs the cluster's seed and the tail of its journal. Each call has its
-// own ports, so tests can run in parallel. Client hands out franz-go
-// clients with settings that make tests fast (the caller's options win),
-// each recording what it sends and polls into the cluster's History, so
-// that a test can end with
+// logs the cluster's seed with the command that replays it
+// (KAFKAEMU_SEED=N go test -run '^TestX$': Start takes its seed from
+// KAFKAEMU_SEED unless the test passes fake.Seed) and the tail of its
+// journal. Each call has its own ports, so tests can run in parallel.
+// Client hands out franz-go clients with settings that make tests fast
+// (the caller's options win), each recording what it sends and polls
+// into the cluster's History, so that a test can end with
 //
 //	assertions.ExactlyOnce(t, c.History())
 //
 // Checking c.History() also judges what the cluster's logs hold at that
 // moment (read inside the process, never as a consumer): a write the log
 // holds is unseen or skipped, never lost, whatever the consumers did.
+//
+// # Judging the application
+//
+// What a client polls is not what a service processed: a service that
+// polls every record and drops one passes a check of its polls. To judge
+// the service, hook its consumer up to a Recorder made with
+// assertions.Processing and report each record once the handler's work
+// for it is done:
+//
+//	rec := c.Recorder("billing", assertions.Processing())
+//	cl := c.Client(t, kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders"), kgo.WithHooks(rec))
+//	handle := func(ctx context.Context, r *kgo.Record) error {
+//		if err := bill(ctx, r); err != nil {
+//			return err
+//		}
+//		rec.Processed(r)
+//		return nil
+//	}
+//
+// The rule for what counts: the producer side is what the client sent
+// and the broker acknowledged (hooks); the consumer side is only what the
+// application reported with Processed, one poll per call, in the
+// client's group and generation at the time of the call. A record never
+// reported is unseen by the group ("never processed"), one reported
+// after skipping another is a poll-skip, one reported twice is
+// redelivered (allowed by AtLeastOnce, not by ExactlyOnce). Processing
+// past a record does not make it a lost-write: the log may still hold
+// what the application dropped. Commits are the brokers': History
+// carries every offset commit they accepted (from the journal, whatever
+// kgo call or autocommit made it), and an unseen record names the lowest
+// commit of its group past it ("never processed; group billing committed
+// offset 50 past it (billing-1)"): the commit is what loses it for good.
+//
+// # Waiting instead of sleeping
+//
+// WaitConsumed waits until a consumer or group in the History has read
+// (or, with Processing, processed) every partition of some topics up to
+// its high watermark, WaitCommitted until a group has committed that far;
+// both skip transaction markers and aborted or open transactions and
+// return within milliseconds of the condition holding (docs/benchmarks.md),
+// where a hand-rolled "no progress for 300ms" poll takes 300ms more. They
+// join fake's WaitGroup and WaitPartition.
+//
 // BrokerHistory builds the same kind of history from the broker's side,
 // for clients that cannot be hooked.
 package harness

@@ -116,7 +116,7 @@ func TestFailedTestLogsSeedAndJournalTail(t *testing.T) {
 		}
 	}
 	header, tail, _ := strings.Cut(log, "\n")
-	if want := fmt.Sprintf("kafkaemu: cluster seed %d (replay with fake.Seed(%d))", seed, seed); !strings.HasPrefix(header, want) {
+	if want := fmt.Sprintf("kafkaemu: cluster seed %d (replay: KAFKAEMU_SEED=%d go test -run '^TestFailedTestLogsSeedAndJournalTail$')", seed, seed); !strings.HasPrefix(header, want) {
 		t.Fatalf("failure log starts %q, want %q; logs: %q", header, want, rec.logged())
 	}
 	lines := strings.Split(strings.TrimRight(tail, "\n"), "\n")

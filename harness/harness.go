@@ -21,13 +21,25 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	clients int // clients named client-N so far
+
+	commitsMu   sync.Mutex
+	commitsSeen int64 // journal events syncCommits looked at
 }
 
 // Start starts a cluster for tb and closes it when the test ends. On
-// failure the test log gets the cluster's seed and the tail of its journal.
+// failure the test log gets the cluster's seed, the command that replays
+// it and the tail of its journal. The seed is KAFKAEMU_SEED (SeedEnv)
+// when set and opts have no fake.Seed; otherwise fake's own.
 // Every call gets its own cluster and ports, so tests may run in parallel.
 func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 	tb.Helper()
+	seed, err := envSeed()
+	if err != nil {
+		tb.Fatalf("kafkaemu: starting the cluster: %v", err)
+	}
+	if seed != nil {
+		opts = append([]fake.Option{seed}, opts...)
+	}
 	fc, err := fake.New(opts...)
 	if err != nil {
 		tb.Fatalf("kafkaemu: starting the cluster: %v", err)
@@ -36,7 +48,7 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 	c.history.SetLogReader(c.logView)
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("kafkaemu: cluster seed %d (replay with fake.Seed(%d)); last journal events:\n%s", fc.Seed(), fc.Seed(), fc.JournalTail(40))
+			tb.Logf("kafkaemu: cluster seed %d (replay: %s); last journal events:\n%s", fc.Seed(), replayHint(tb, fc.Seed()), fc.JournalTail(40))
 		}
 		if err := fc.Close(); err != nil {
 			tb.Errorf("kafkaemu: closing the cluster: %v", err)

@@ -21,11 +21,15 @@ func (c *Cluster) Recorder(name string, opts ...assertions.RecorderOpt) *asserti
 	return assertions.NewRecorder(c.history, name, opts...)
 }
 
-// History is the client-side history every Recorder of this cluster fills.
-// Checking it also judges what the cluster's logs hold at that moment
+// History is the client-side history every Recorder of this cluster
+// fills, with the offset commits the brokers accepted so far. Checking it
+// also judges what the cluster's logs hold at that moment
 // (assertions.History.SetLogReader), so a write the log holds is never
 // reported lost, only unseen or skipped.
-func (c *Cluster) History() *assertions.History { return c.history }
+func (c *Cluster) History() *assertions.History {
+	c.syncCommits()
+	return c.history
+}
 
 // BrokerHistory builds a History from the broker's side, for programs
 // whose client cannot be hooked (sarama, kafka-go, Python, Node through

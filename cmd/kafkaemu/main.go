@@ -3,7 +3,7 @@
 // API on 127.0.0.1 breaks the cluster on purpose.
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
-//	kafkaemu run scenarios/library/*.yaml    # scenario files, outside go test
+//	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
 //
 // serve's flags: -brokers N, -topic name:partitions:replicas,
@@ -67,11 +67,22 @@ func main() {
 	}
 }
 
+// usage is what kafkaemu -h prints.
+const usage = `usage:
+  kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
+  kafkaemu run [-seed N] [-v] FILE|DIR... scenario files (a directory: its *.yaml), outside go test
+  kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report
+  kafkaemu help                           this text
+`
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: kafkaemu serve [flags] | kafkaemu run [-seed N] FILE... | kafkaemu timeline [FILE]")
+		return fmt.Errorf("no command\n%s", usage)
 	}
 	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, nil)
 	case "run":
@@ -79,6 +90,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "timeline":
 		return timeline(args[1:], stdin, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve, run, timeline", args[0])
+		return fmt.Errorf("unknown command %q; commands: serve, run, timeline, help (kafkaemu -h)", args[0])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,14 +26,18 @@ func runFiles(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: kafkaemu run [-seed N] [-v] FILE...")
+		return fmt.Errorf("usage: kafkaemu run [-seed N] [-v] FILE|DIR...")
+	}
+	paths, err := scenarioFiles(fs.Args())
+	if err != nil {
+		return err
 	}
 	if *seed != 0 {
 		os.Setenv(scenarios.SeedEnv, strconv.FormatInt(*seed, 10))
 		defer os.Unsetenv(scenarios.SeedEnv)
 	}
 	failed := 0
-	for _, path := range fs.Args() {
+	for _, path := range paths {
 		s, err := scenarios.Load(path)
 		if err != nil {
 			fmt.Fprintln(stdout, err)
@@ -53,11 +58,43 @@ func runFiles(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintln(stdout, "    "+strings.ReplaceAll(l, "\n", "\n    "))
 			}
 		}
+		if !tb.failed && *verbose {
+			for _, e := range s.Expect {
+				fmt.Fprintf(stdout, "    %s: expected %s: held\n", e.Pos, e)
+			}
+		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d scenarios failed", failed, fs.NArg())
+		return fmt.Errorf("%d of %d scenarios failed", failed, len(paths))
 	}
 	return nil
+}
+
+// scenarioFiles is args with each directory replaced by its scenario
+// files (*.yaml, *.yml), in name order.
+func scenarioFiles(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil || !st.IsDir() {
+			out = append(out, a) // a file, or a missing one Load reports
+			continue
+		}
+		entries, err := os.ReadDir(a)
+		if err != nil {
+			return nil, err
+		}
+		n := len(out)
+		for _, e := range entries {
+			if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+				out = append(out, filepath.Join(a, e.Name()))
+			}
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%s: no scenario files (*.yaml, *.yml) in the directory", a)
+		}
+	}
+	return out, nil
 }
 
 // cliTB is the part of testing.TB that a scenario run uses, for running
