@@ -22,21 +22,9 @@ import (
 // KAFKAEMU_SEEDS=n runs n seeds (default 6).
 func TestPropertyAcksAllIdempotentNeverLoses(t *testing.T) {
 	t.Parallel()
-	seeds := []int64{}
-	if s := os.Getenv("KAFKAEMU_SEED"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			t.Fatalf("KAFKAEMU_SEED=%q: %v", s, err)
-		}
-		seeds = append(seeds, n)
-	} else {
-		count := 6
-		if s := os.Getenv("KAFKAEMU_SEEDS"); s != "" {
-			count, _ = strconv.Atoi(s)
-		}
-		for i := 0; i < count; i++ {
-			seeds = append(seeds, int64(1000+i))
-		}
+	seeds, err := propertySeeds()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
@@ -46,6 +34,50 @@ func TestPropertyAcksAllIdempotentNeverLoses(t *testing.T) {
 				t.Logf("replay: KAFKAEMU_SEED=%d go test -race -run 'TestPropertyAcksAllIdempotentNeverLoses' ./fake", seed)
 			}
 		})
+	}
+}
+
+// propertySeeds is the seeds the property test runs: KAFKAEMU_SEED alone,
+// or KAFKAEMU_SEEDS (default 6) seeds from 1000.
+func propertySeeds() ([]int64, error) {
+	if s := os.Getenv("KAFKAEMU_SEED"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("KAFKAEMU_SEED=%q: want a whole number", s)
+		}
+		return []int64{n}, nil
+	}
+	count := 6
+	if s := os.Getenv("KAFKAEMU_SEEDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("KAFKAEMU_SEEDS=%q: want a number of seeds >= 1", s)
+		}
+		count = n
+	}
+	seeds := make([]int64, count)
+	for i := range seeds {
+		seeds[i] = int64(1000 + i)
+	}
+	return seeds, nil
+}
+
+// A seed variable that is not a count of seeds is an error, not a run of
+// zero seeds that passes.
+func TestPropertySeedsEnv(t *testing.T) {
+	for _, bad := range []string{"abc", "0", "-2", "1.5"} {
+		t.Setenv("KAFKAEMU_SEEDS", bad)
+		if seeds, err := propertySeeds(); err == nil {
+			t.Errorf("KAFKAEMU_SEEDS=%s: seeds %v, want an error", bad, seeds)
+		}
+	}
+	t.Setenv("KAFKAEMU_SEEDS", "3")
+	if seeds, err := propertySeeds(); err != nil || len(seeds) != 3 {
+		t.Errorf("KAFKAEMU_SEEDS=3: seeds %v, %v", seeds, err)
+	}
+	t.Setenv("KAFKAEMU_SEED", "x")
+	if _, err := propertySeeds(); err == nil {
+		t.Error("KAFKAEMU_SEED=x: want an error")
 	}
 }
 
@@ -149,6 +181,54 @@ func runSchedule(t *testing.T, seed int64) {
 		t.Fatalf("flush: %v (schedule %v)", err, log)
 	}
 	wg.Wait()
+	// Then make sure of what the property is about: a leader fails while
+	// acks=all writes wait in its un-replicated tail (the random schedule
+	// may not have done it), and those writes get through too.
+	sent := records
+	for attempt := 1; ; attempt++ {
+		if attempt > 5 {
+			t.Fatalf("no failover dropped an un-replicated acks=all tail in 5 attempts (schedule %v)", log)
+		}
+		before := int64(len(c.Journal()))
+		for part := int32(0); part < 3; part++ {
+			if err := c.PauseReplication("p", part); err != nil {
+				t.Fatal(err)
+			}
+		}
+		produce(sent, sent+10)
+		sent += 10
+		var tail *fake.Event
+		waitUpTo(10*time.Second, func() bool {
+			for _, e := range c.Journal()[before:] {
+				if e.Kind == fake.EventAppend && e.Acks == -1 && e.Detail == "un-replicated" {
+					tail = &e
+					return true
+				}
+			}
+			return false
+		})
+		if tail == nil {
+			t.Fatalf("no acks=all write reached a paused partition's tail (schedule %v)", log)
+		}
+		l, err := c.FailLeader("p", tail.Partition)
+		log = append(log, fmt.Sprint("tail failover p", tail.Partition, " -> ", l), errString(err))
+		for part := int32(0); part < 3; part++ {
+			_ = c.ResumeReplication("p", part)
+		}
+		dropped := false
+		for _, e := range c.Journal()[before:] {
+			dropped = dropped || e.Kind == fake.EventTruncate && e.Partition == tail.Partition
+		}
+		if dropped {
+			break
+		}
+		// The followers left the ISR first (replica lag) and the tail
+		// was committed instead: try again.
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v (schedule %v)", err, log)
+	}
+	wg.Wait()
 
 	var total int64
 	for part := int32(0); part < 3; part++ {
@@ -168,8 +248,8 @@ func runSchedule(t *testing.T, seed int64) {
 			t.Errorf("duplicate: %s stored %d times", v, n)
 		}
 	}
-	if len(acked) != records {
-		t.Errorf("%d of %d records acknowledged", len(acked), records)
+	if len(acked) != sent {
+		t.Errorf("%d of %d records acknowledged", len(acked), sent)
 	}
 	truncated := 0
 	for _, e := range c.Journal() {

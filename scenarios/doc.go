@@ -141,6 +141,12 @@
 // fault removes itself, requests failed by inject-error (default: all), or
 // phantoms (default 1); probability is in (0, 1], default 1.
 //
+// The runner proves every fault had its effect from the cluster's journal
+// (a network fault or injection hit a request, a rebalance reached a new
+// generation, phantoms joined, a member was expired and noticed it, ...);
+// a fault that applied but did nothing fails the scenario at its position
+// (REFERENCE.md, "How a run goes", lists the evidence per verb).
+//
 // # Expectations
 //
 // Each item holds one check and optional scope keys producer, consumer (a

@@ -123,6 +123,7 @@ type run struct {
 	applied    int                      // faults applied or undone so far
 	applies    []string                 // what applied, in order: "file:line:col verb" (undone: "undo ...")
 	held       []bool                   // whether each expectation held
+	evidence   []appliedFault           // faults applied without an error, for noEffect
 	failures   []string
 	done       bool
 }
@@ -457,6 +458,7 @@ func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 
 // finish applies f and schedules its undo.
 func (r *run) finish(f Fault, undo *sync.WaitGroup) {
+	from := r.journalLen()
 	revert, err := r.apply(f)
 	r.mu.Lock()
 	r.applied++
@@ -465,6 +467,7 @@ func (r *run) finish(f Fault, undo *sync.WaitGroup) {
 		r.fail("%s: fault %s after %s: %v", f.Pos, f.Verb, f.After, err)
 		return
 	}
+	r.noteApplied(f, from) // its effect is checked in the journal (evidence.go)
 	if f.For <= 0 || revert == nil {
 		return
 	}
@@ -801,9 +804,11 @@ func (r *run) verdict() string {
 	}
 	report := check("", "")
 
+	noEffect := r.noEffect() // faults the journal shows did nothing
 	var failed []string
 	r.mu.Lock()
 	failed = append(failed, r.failures...)
+	failed = append(failed, noEffect...)
 	counts := map[ExpectKind]map[string]int{ExpectAcked: r.acked, ExpectConsumed: r.consumed, ExpectFenced: r.zombies}
 	r.mu.Unlock()
 	r.held = nil
