@@ -25,6 +25,7 @@ type config struct {
 	kfakeOpts     []kfake.Opt
 	replicaLagMax time.Duration
 	autoCreate    bool
+	virtual       bool // VirtualNetwork
 }
 
 // Brokers sets the number of brokers (default 3). Broker ids are 0..n-1.

@@ -46,8 +46,9 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 
 // ClientDefaults are the kgo options Client applies before the caller's:
 // short waits and retries so tests run in milliseconds.
+// On a cluster with fake.VirtualNetwork they dial through it.
 func (c *Cluster) ClientDefaults() []kgo.Opt {
-	return []kgo.Opt{
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Addrs()...),
 		kgo.FetchMaxWait(50 * time.Millisecond),
 		kgo.MetadataMinAge(10 * time.Millisecond),
@@ -58,6 +59,10 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 		kgo.RebalanceTimeout(3 * time.Second),
 		kgo.ProduceRequestTimeout(5 * time.Second),
 	}
+	if c.Virtual() {
+		opts = append(opts, kgo.Dialer(c.DialContext))
+	}
+	return opts
 }
 
 // Client returns a franz-go client pointed at the cluster, closed when the
