@@ -309,7 +309,7 @@ func (c *Cluster) WaitPartition(ctx context.Context, topic string, partition int
 	if cond == nil {
 		return PartitionState{}, fmt.Errorf("WaitPartition(%q, %d): the condition is nil", topic, partition)
 	}
-	tick := time.NewTicker(time.Millisecond)
+	tick := time.NewTicker(c.pollEvery(time.Millisecond))
 	defer tick.Stop()
 	for {
 		st, err := c.Partition(topic, partition)

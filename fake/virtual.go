@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // VirtualNetwork puts the cluster on an in-memory network instead of TCP
@@ -193,3 +194,13 @@ func (c *Cluster) Dial(network, addr string) (net.Conn, error) {
 // Virtual reports whether the cluster runs on the in-memory network
 // (VirtualNetwork).
 func (c *Cluster) Virtual() bool { return c.vnet != nil }
+
+// pollEvery is how often a Wait polls: d on TCP, where a test waits in
+// real time; 10 ms on the virtual network, where in a bubble a wait for a
+// 45 s timeout would otherwise poll tens of thousands of times.
+func (c *Cluster) pollEvery(d time.Duration) time.Duration {
+	if c.vnet != nil {
+		return 10 * time.Millisecond
+	}
+	return d
+}
