@@ -21,6 +21,8 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	clients int // clients named client-N so far
+
+	autoCommitNoted bool // noteAutoCommitOff logged
 }
 
 // Start starts a cluster for tb and closes it when the test ends. On
@@ -46,7 +48,9 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 
 // ClientDefaults are the kgo options Client applies before the caller's:
 // short waits and retries so tests run in milliseconds.
-// On a cluster with fake.VirtualNetwork they dial through it.
+// On a cluster with fake.VirtualNetwork they dial through it and, unless
+// the test binary is built with -tags synctests, leave periodic
+// autocommit off (see virtualAutoCommitInterval).
 func (c *Cluster) ClientDefaults() []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Addrs()...),
@@ -61,6 +65,9 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 	}
 	if c.Virtual() {
 		opts = append(opts, kgo.Dialer(c.DialContext))
+		if !kgoBubbleLocks {
+			opts = append(opts, kgo.AutoCommitInterval(virtualAutoCommitInterval))
+		}
 	}
 	return opts
 }
@@ -88,6 +95,7 @@ func (c *Cluster) Client(tb testing.TB, opts ...kgo.Opt) *kgo.Client {
 		tb.Fatalf("kafkaemu: creating a kgo client: %v", err)
 	}
 	tb.Cleanup(cl.Close)
+	c.noteAutoCommitOff(tb, cl)
 	return cl
 }
 
