@@ -25,6 +25,7 @@ type Cluster struct {
 	seed    int64
 	journal journal
 	net     netLayer
+	vnet    *vnet // the in-memory network (VirtualNetwork); nil on TCP
 
 	mu          sync.Mutex
 	cond        *sync.Cond // broadcast when in-flight produces finish
@@ -96,7 +97,8 @@ type PartitionState struct {
 	ReplicationPaused bool
 }
 
-// New starts a cluster on 127.0.0.1 with random ports. Close it when done.
+// New starts a cluster on 127.0.0.1 with random ports (or on an in-memory
+// network: VirtualNetwork). Close it when done.
 func New(opts ...Option) (*Cluster, error) {
 	cfg := config{brokers: 3, replicaLagMax: 200 * time.Millisecond}
 	for i, o := range opts {
@@ -138,6 +140,9 @@ func New(opts ...Option) (*Cluster, error) {
 	}
 	c.cond = sync.NewCond(&c.mu)
 	c.controller = -1
+	if cfg.virtual {
+		c.vnet = newVnet()
+	}
 	c.net.init(c)
 
 	// Fast group defaults first, so that the caller's kfake options win.
@@ -306,7 +311,7 @@ func (c *Cluster) WaitPartition(ctx context.Context, topic string, partition int
 	if cond == nil {
 		return PartitionState{}, fmt.Errorf("WaitPartition(%q, %d): the condition is nil", topic, partition)
 	}
-	tick := time.NewTicker(time.Millisecond)
+	tick := time.NewTicker(c.pollEvery(time.Millisecond))
 	defer tick.Stop()
 	for {
 		st, err := c.Partition(topic, partition)

@@ -90,6 +90,19 @@
 // one that begins a request and does not finish it in time (stalled or
 // trickling; journaled as bad-request). Close closes every connection.
 //
+// # Virtual time
+//
+// With the VirtualNetwork option the brokers listen on an in-memory
+// network (127.0.0.1:9092, 9093, ... inside the process only; net.Pipe
+// connections) instead of TCP loopback, and clients dial through
+// Cluster.DialContext (kgo.Dialer(c.DialContext); harness clients do it by
+// themselves). Inside testing/synctest every timer of fake, kfake and the
+// clients then runs on the bubble's clock: Kafka's real timeouts (45 s
+// sessions, 60 s transactions) pass in milliseconds, and a wait ends
+// because something happened, not because a busy machine was slow. The
+// bubble also checks that everything the cluster started ends at Close.
+// Outside a bubble the in-memory network works in real time.
+//
 // # Groups
 //
 // Rebalance forces a new generation (classic: the leader is told

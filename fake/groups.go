@@ -335,7 +335,7 @@ func (c *Cluster) WaitGroup(ctx context.Context, group string, cond func(*kfake.
 	if cond == nil {
 		return nil, fmt.Errorf("WaitGroup(%q): the condition is nil", group)
 	}
-	tick := time.NewTicker(2 * time.Millisecond)
+	tick := time.NewTicker(c.pollEvery(2 * time.Millisecond))
 	defer tick.Stop()
 	for {
 		gi := c.groupInfo(group)

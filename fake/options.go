@@ -26,6 +26,7 @@ type config struct {
 	replicaLagMax time.Duration
 	autoCreate    bool
 	wire          wireConfig // see validate.go
+	virtual       bool       // VirtualNetwork
 }
 
 // Brokers sets the number of brokers (default 3). Broker ids are 0..n-1.

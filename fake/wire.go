@@ -50,15 +50,20 @@ func (c *Cluster) newListener(node int32, addr string) (*listener, error) {
 		done:   make(chan struct{}),
 		conns:  make(map[*conn]struct{}),
 	}
+	addr, err := c.brokerListenAddr(node, addr)
+	if err != nil {
+		return nil, err
+	}
 	if err := l.up(addr); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// up listens on addr (the broker's old address after a restart).
+// up listens on addr (the broker's old address after a restart), on TCP
+// or the cluster's virtual network.
 func (l *listener) up(addr string) error {
-	tcp, err := net.Listen("tcp", addr)
+	tcp, err := l.c.listenOn(addr)
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,9 @@ type Cluster struct {
 	mu      sync.Mutex
 	clients int // clients named client-N so far
 
-	commitsMu   sync.Mutex
-	commitsSeen int64 // journal events syncCommits looked at
+	commitsMu       sync.Mutex
+	commitsSeen     int64 // journal events syncCommits looked at
+	autoCommitNoted bool  // noteAutoCommitOff logged
 }
 
 // Start starts a cluster for tb and closes it when the test ends. On
@@ -59,8 +60,11 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 
 // ClientDefaults are the kgo options Client applies before the caller's:
 // short waits and retries so tests run in milliseconds.
+// On a cluster with fake.VirtualNetwork they dial through it and, unless
+// the test binary is built with -tags synctests, leave periodic
+// autocommit off (see virtualAutoCommitInterval).
 func (c *Cluster) ClientDefaults() []kgo.Opt {
-	return []kgo.Opt{
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Addrs()...),
 		kgo.FetchMaxWait(50 * time.Millisecond),
 		kgo.MetadataMinAge(10 * time.Millisecond),
@@ -71,6 +75,13 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 		kgo.RebalanceTimeout(3 * time.Second),
 		kgo.ProduceRequestTimeout(5 * time.Second),
 	}
+	if c.Virtual() {
+		opts = append(opts, kgo.Dialer(c.DialContext))
+		if !kgoBubbleLocks {
+			opts = append(opts, kgo.AutoCommitInterval(virtualAutoCommitInterval))
+		}
+	}
+	return opts
 }
 
 // Client returns a franz-go client pointed at the cluster, closed when the
@@ -96,6 +107,7 @@ func (c *Cluster) Client(tb testing.TB, opts ...kgo.Opt) *kgo.Client {
 		tb.Fatalf("kafkaemu: creating a kgo client: %v", err)
 	}
 	tb.Cleanup(cl.Close)
+	c.noteAutoCommitOff(tb, cl)
 	return cl
 }
 

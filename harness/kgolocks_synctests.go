@@ -1,0 +1,5 @@
+//go:build synctests
+
+package harness
+
+const kgoBubbleLocks = true
