@@ -406,8 +406,8 @@ func TestThousandIdleConnections(t *testing.T) {
 	used := int64(after.HeapInuse+after.StackInuse) - int64(before.HeapInuse+before.StackInuse)
 	per := used / int64(len(conns))
 	t.Logf("1000 idle connections: %d KiB in all, %d bytes each (both ends)", used>>10, per)
-	if per > 128<<10 {
-		t.Errorf("an idle connection costs %d bytes, want at most 128 KiB", per)
+	if per > 64<<10 {
+		t.Errorf("an idle connection costs %d bytes, want at most 64 KiB", per)
 	}
 	c.Close()
 	for _, cn := range conns {
@@ -435,7 +435,12 @@ func TestHugeAnnouncedFrame(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	allocated := after.TotalAlloc - before.TotalAlloc
 	t.Logf("a frame announcing 2 GiB with 1 MiB sent: %d KiB allocated", allocated>>10)
-	if allocated > 8*sent {
-		t.Fatalf("%d bytes allocated for %d bytes sent (2 GiB announced)", allocated, sent)
+	// A frame's buffer grows by what has arrived, at least doubling, so
+	// over its life it allocates at most 4x what arrived (1.4x is
+	// typical on Linux, where the kernel says how much has arrived);
+	// announced, it would be 2048x.
+	const limit = 5 * sent
+	if allocated > limit {
+		t.Fatalf("%d bytes allocated for %d bytes sent (2 GiB announced), want at most %d", allocated, sent, limit)
 	}
 }

@@ -151,3 +151,17 @@ func TestRetryOfLoggedBatchNotAppendedToTail(t *testing.T) {
 		t.Errorf("the journal's appends hold %d records, want 2:\n%s", got, c.JournalTail(20))
 	}
 }
+
+// The timeline counts each append once: a note about where a replicated
+// tail batch landed is not another append.
+func TestTimelineCountsAppendsOnce(t *testing.T) {
+	now := time.Now()
+	evs := []fake.Event{
+		{Seq: 1, Time: now, Kind: fake.EventAppend, Topic: "t", Offset: 0, LastOffset: 1, Detail: "un-replicated"},
+		{Seq: 2, Time: now, Kind: fake.EventAppend, Topic: "t", Offset: 2, LastOffset: 3, Detail: "replicated at 2, leader had assigned 0"},
+		{Seq: 3, Time: now, Kind: fake.EventAppend, Topic: "t", Offset: 4, LastOffset: 4},
+	}
+	if tl := fake.Timeline(evs); !strings.Contains(tl, " 3 records appended") {
+		t.Errorf("timeline: %s", tl)
+	}
+}

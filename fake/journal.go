@@ -217,7 +217,9 @@ func Timeline(events []Event) string {
 		count[e.Kind]++
 		switch e.Kind {
 		case EventAppend:
-			appended += e.LastOffset - e.Offset + 1
+			if e.Detail == "" || e.Detail == "un-replicated" { // not a note about an append
+				appended += e.LastOffset - e.Offset + 1
+			}
 		case EventTruncate:
 			lost += e.LastOffset - e.Offset + 1
 		case EventFetch:

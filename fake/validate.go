@@ -35,7 +35,7 @@ const (
 	// longer than any client waits for an answer.
 	DefaultIdleTimeout = time.Minute
 
-	firstChunk   = 64 << 10 // a frame's first buffer; it doubles as bytes arrive
+	firstChunk   = 64 << 10 // a frame's first buffer, unless more has arrived; it grows as bytes arrive
 	journalBytes = 64       // how much of a bad frame the journal shows
 )
 
@@ -281,11 +281,19 @@ func (cn *conn) readFrame() ([]byte, *badRequest, error) {
 		return nil, &badRequest{reason: fmt.Sprintf("request length %d exceeds the maximum of %d bytes (socket.request.max.bytes)", n, w.maxBytes()), head: size[:]}, nil
 	}
 	want := 4 + int(n)
-	frame := make([]byte, 4, min(want, firstChunk))
+	var frame []byte
+	if want <= firstChunk {
+		frame = make([]byte, 4, want)
+	} else {
+		frame = make([]byte, 4, min(want, max(firstChunk, 4+arrived(cn.tcp))))
+	}
 	copy(frame, size[:])
 	for len(frame) < want {
 		if len(frame) == cap(frame) {
-			frame = slices.Grow(frame, min(want, 2*cap(frame))-len(frame))
+			// Grow by what has arrived, at least doubling: a frame
+			// holds at most twice the bytes its client sent.
+			grown := min(want, max(2*len(frame), len(frame)+arrived(cn.tcp)))
+			frame = slices.Grow(frame, grown-len(frame))
 		}
 		m, err := cn.tcp.Read(frame[len(frame):min(want, cap(frame))])
 		frame = frame[:len(frame)+m]

@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -24,16 +26,17 @@ func BenchmarkValidation(b *testing.B) {
 	const records = 200_000
 	value := make([]byte, 1024)
 	rand.NewChaCha8([32]byte{1}).Read(value)
+	var requests writes // what the clients send: each request is validated once
 	run := func(addrs []string) time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		p, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic("bench"), kgo.MaxBufferedRecords(50_000),
-			kgo.ProducerBatchCompression(kgo.NoCompression()))
+			kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.WithHooks(&requests))
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer p.Close()
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond))
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond), kgo.WithHooks(&requests))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -61,10 +64,15 @@ func BenchmarkValidation(b *testing.B) {
 	// On a shared machine wall time swings with the neighbours' load;
 	// the CPU time the process spends on the same work swings much less.
 	var checkedCPU, uncheckedCPU, rawCPU []time.Duration
+	allocated := map[*[]time.Duration]uint64{}
 	cpu := func(fn func() time.Duration, wall, used *[]time.Duration) {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
 		before := cpuTime()
 		*wall = append(*wall, fn())
 		*used = append(*used, cpuTime()-before)
+		runtime.ReadMemStats(&m1)
+		allocated[used] += m1.TotalAlloc - m0.TotalAlloc
 	}
 	emu := func(opts ...fake.Option) time.Duration {
 		c, err := fake.New(append(opts, fake.Topic("bench", 3, 3))...)
@@ -96,6 +104,7 @@ func BenchmarkValidation(b *testing.B) {
 			withCheck()
 		}
 	}
+	b.Logf("CPU per run, in iteration order (validated first in even iterations): kfake %v, validated %v, unvalidated %v", rawCPU, checkedCPU, uncheckedCPU)
 	mc, mu, mr := median(checked), median(unchecked), median(raw)
 	b.ReportMetric(records/mc.Seconds(), "validated-rec/s")
 	b.ReportMetric(records/mu.Seconds(), "unvalidated-rec/s")
@@ -108,6 +117,20 @@ func BenchmarkValidation(b *testing.B) {
 	b.ReportMetric(float64(cc.Milliseconds()), "cpu-ms-validated")
 	b.ReportMetric(float64(cu.Milliseconds()), "cpu-ms-unvalidated")
 	b.ReportMetric(float64(cr.Milliseconds()), "cpu-ms-kfake")
+	b.ReportMetric(float64(requests.n.Load())/float64(len(raw)+len(checked)+len(unchecked)), "requests/run")
+	perRun := func(cpu *[]time.Duration) float64 { return float64(allocated[cpu]) / float64(len(*cpu)) / (1 << 20) }
+	b.ReportMetric(perRun(&checkedCPU), "MiB-alloc-validated")
+	b.ReportMetric(perRun(&uncheckedCPU), "MiB-alloc-unvalidated")
+	b.ReportMetric(perRun(&rawCPU), "MiB-alloc-kfake")
+}
+
+// writes counts the requests clients write.
+type writes struct{ n atomic.Int64 }
+
+func (w *writes) OnBrokerWrite(_ kgo.BrokerMetadata, _ int16, _ int, _, _ time.Duration, err error) {
+	if err == nil {
+		w.n.Add(1)
+	}
 }
 
 // cpuTime is the CPU time (user and system) the process has used.

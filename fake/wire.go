@@ -460,7 +460,7 @@ func parseHeader(frame []byte) (reqHeader, []byte, bool) {
 	}
 	req := kmsg.RequestForKey(h.key)
 	if req == nil {
-		return h, r.Src, true // kfake answers unknown keys itself
+		return h, r.Src, true // validate.go refuses unknown keys before they get here
 	}
 	req.SetVersion(h.version)
 	if req.IsFlexible() {

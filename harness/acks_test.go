@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"context"
+	"fmt"
 	"hash/crc32"
 	"testing"
 	"time"
@@ -19,17 +20,15 @@ import (
 // error codes (Kafka's documented behaviour), not derived from the
 // emulator's own rules.
 
-// waitJournal waits, on a condition, until the journal has an event ok
-// accepts or done is closed; it reports which.
-func waitJournal(t *testing.T, ctx context.Context, c *harness.Cluster, done <-chan struct{}, ok func(fake.Event) bool) bool {
+// waitJournal waits, on a condition, until ok accepts the journal or done
+// is closed; it reports which.
+func waitJournal(t *testing.T, ctx context.Context, c *harness.Cluster, done <-chan struct{}, ok func([]fake.Event) bool) bool {
 	t.Helper()
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, ev := range c.Journal() {
-			if ok(ev) {
-				return true
-			}
+		if ok(c.Journal()) {
+			return true
 		}
 		select {
 		case <-done:
@@ -66,9 +65,16 @@ func TestAcksAllWaitsForPausedFollowers(t *testing.T) {
 		close(acked)
 	})
 	// The leader answers REQUEST_TIMED_OUT when the request's 200ms run
-	// out; an answer before that is an acknowledgement nothing replicated.
-	timedOut := waitJournal(t, ctx, c, acked, func(ev fake.Event) bool {
-		return ev.Kind == fake.EventProduceRejected && ev.Topic == "orders" && ev.Error == kerr.RequestTimedOut.Message
+	// out, and again to the producer's retry; an answer before that is an
+	// acknowledgement of a write nothing replicated.
+	timedOut := waitJournal(t, ctx, c, acked, func(evs []fake.Event) bool {
+		timeouts := 0
+		for _, ev := range evs {
+			if ev.Kind == fake.EventProduceRejected && ev.Topic == "orders" && ev.Error == kerr.RequestTimedOut.Message {
+				timeouts++
+			}
+		}
+		return timeouts >= 2
 	})
 	if !timedOut {
 		t.Fatalf("acks=all write answered while replication was paused: offset %d, err %v", offset, perr)
@@ -95,6 +101,17 @@ func TestAcksAllWaitsForPausedFollowers(t *testing.T) {
 	}
 	if st.HighWatermark != 2 {
 		t.Errorf("high watermark %d, want 2 (o-0, o-1, the retry deduplicated)", st.HighWatermark)
+	}
+	// The retry was the same batch, not a second write: the leader
+	// appended o-1 once, at offset 1.
+	var appends []string
+	for _, ev := range c.Journal() {
+		if ev.Kind == fake.EventAppend && ev.Detail == "un-replicated" {
+			appends = append(appends, fmt.Sprintf("%d..%d", ev.Offset, ev.LastOffset))
+		}
+	}
+	if len(appends) != 1 || appends[0] != "1..1" {
+		t.Errorf("un-replicated appends at %v, want one at 1..1 (a retry of a batch in the tail is that batch)", appends)
 	}
 }
 

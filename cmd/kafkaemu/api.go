@@ -604,6 +604,9 @@ func (p *params) fail(format string, args ...any) {
 
 func (p *params) has(name string) bool { return p.v.Has(name) }
 
+// renamed are the parameters earlier versions named otherwise.
+var renamed = map[string]string{"ms": "delay", "jitter_ms": "jitter", "key": "requests"}
+
 // checkNames refuses unknown and repeated parameters.
 func (p *params) checkNames(allowed []string) {
 	names := slices.Sorted(mapKeys(p.v))
@@ -614,7 +617,9 @@ func (p *params) checkNames(allowed []string) {
 				takes = "parameters " + strings.Join(allowed, ", ")
 			}
 			hint := ""
-			if best, ok := closestName(n, allowed); ok {
+			if now, ok := renamed[n]; ok && slices.Contains(allowed, now) {
+				hint = fmt.Sprintf("; it is now %q", now)
+			} else if best, ok := closestName(n, allowed); ok {
 				hint = fmt.Sprintf("; did you mean %q?", best)
 			}
 			p.fail("unknown parameter %q%s (%s takes %s)", truncate(n), hint, p.endpoint, takes)

@@ -146,7 +146,8 @@ func TestServeFaultAPI(t *testing.T) {
 		want         string
 	}{
 		{"POST", "/latency?delay=10ms&brokr=1", 400, `unknown parameter \"brokr\"; did you mean \"broker\"? (POST /latency takes parameters delay, jitter, broker, client, requests, count)`},
-		{"POST", "/latency?ms=10", 400, `unknown parameter \"ms\"`},
+		{"POST", "/latency?ms=10", 400, `unknown parameter \"ms\"; it is now \"delay\"`},
+		{"POST", "/drop-responses?key=produce", 400, `unknown parameter \"key\"; it is now \"requests\"`},
 		{"POST", "/fail-leader?topic=orders&partition=x", 400, `parameter partition=\"x\": want a partition number`},
 		{"POST", "/fail-leader?topic=orders&partition=3", 400, `parameter partition=3: topic \"orders\" has partitions 0 to 0`},
 		{"POST", "/fail-leader?topic=orders&topic=orders", 400, `parameter \"topic\" is given 2 times`},

@@ -116,7 +116,7 @@ func mutants() []mutant {
 			bug:  "KAFKAEMU_SEEDS=abc runs zero seeds and passes",
 			edits: []edit{{file: "fake/property_test.go",
 				old: "\t\tif err != nil || n < 1 {\n",
-				new: "\t\tif false {\n"}},
+				new: "\t\tif _ = err; false {\n"}},
 			pkgs: []string{"./fake"},
 			run:  "TestPropertySeedsEnv",
 		},
