@@ -24,7 +24,10 @@ import (
 // member.
 func longRebalance(t *testing.T, extra ...kgo.Opt) {
 	c := harness.Start(t, fake.VirtualNetwork(), fake.Topic("orders", 3, 1))
-	p := c.Client(t, kgo.DefaultProduceTopic("orders"))
+	// Round robin puts records in every partition, so a has some to poll
+	// whichever partitions it was given (keyless records from one
+	// ProduceSync would all land in one partition, perhaps stuck's).
+	p := c.Client(t, kgo.DefaultProduceTopic("orders"), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	group := append([]kgo.Opt{kgo.ConsumerGroup("g"), kgo.ConsumeTopics("orders"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.SessionTimeout(45 * time.Second), kgo.RebalanceTimeout(45 * time.Second)}, extra...)
@@ -39,8 +42,14 @@ func longRebalance(t *testing.T, extra ...kgo.Opt) {
 			t.Fatal(err)
 		}
 	}
+	pctx, pcancel := context.WithTimeout(ctx, time.Minute)
+	defer pcancel()
 	for polled := 0; polled == 0; { // a has something to commit
-		polled = a.PollFetches(ctx).NumRecords()
+		fs := a.PollFetches(pctx)
+		if pctx.Err() != nil {
+			t.Fatalf("a polled nothing in a minute of virtual time: %v", fs.Err0())
+		}
+		polled = fs.NumRecords()
 	}
 	a.AllowRebalance()
 	start := time.Now()
