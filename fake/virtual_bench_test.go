@@ -60,14 +60,14 @@ func expiryRun(t *testing.T, addrs []string, dial func(ctx context.Context, netw
 	silentMember(t, raw, "t")
 	start := time.Now()
 	cons, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.Dialer(dial), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"),
-		kgo.DisableAutoCommit(), kgo.RebalanceTimeout(45*time.Second))
+		kgo.DisableAutoCommit(), kgo.RebalanceTimeout(45*time.Second), kgo.ClientID("consumer"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cons.Close()
 	for {
 		gi := info()
-		if gi != nil && gi.State == "Stable" && len(gi.Members) == 1 && gi.Members[0].ClientID == "kgo" {
+		if gi != nil && gi.State == "Stable" && len(gi.Members) == 1 && gi.Members[0].ClientID == "consumer" {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
