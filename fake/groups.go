@@ -107,11 +107,27 @@ func (c *Cluster) keepAwaitingAlive(cn *conn, s *slot, h reqHeader, body []byte)
 	}
 	var group, member string
 	var instance *string
+	var onRebalance func(code int16)
 	switch r := kreq.(type) {
 	case *kmsg.JoinGroupRequest:
 		group, member, instance = r.Group, r.MemberID, r.InstanceID
 	case *kmsg.SyncGroupRequest:
 		group, member, instance = r.Group, r.MemberID, r.InstanceID
+		// The generation being synced is over (a member expired or
+		// left before the leader's SyncGroup, and the group prepares a
+		// new one): Kafka answers the waiting members
+		// REBALANCE_IN_PROGRESS and they rejoin. kfake leaves them
+		// waiting, so fake answers; kfake's late answer, if any, is
+		// dropped.
+		onRebalance = func(code int16) {
+			resp := kmsg.NewPtrSyncGroupResponse()
+			resp.Version = h.version
+			resp.ErrorCode = code
+			if s.fill(encodeResponse(h.corr, resp)) {
+				c.journal.add(Event{Kind: EventGroup, Broker: cn.l.node, Group: group, Client: h.clientID, Conn: cn.remote,
+					Detail: fmt.Sprintf("SyncGroup of generation %d answered %s: the generation ended while %s waited", r.Generation, kerr.ErrorForCode(code), member)})
+			}
+		}
 	}
 	c.mu.Lock()
 	var sessionMs int32
@@ -119,13 +135,15 @@ func (c *Cluster) keepAwaitingAlive(cn *conn, s *slot, h reqHeader, body []byte)
 		sessionMs = g.sessions[member]
 	}
 	c.mu.Unlock()
-	c.heartbeatWhileWaiting(group, member, instance, sessionMs, s.ready, cn.closed)
+	c.heartbeatWhileWaiting(group, member, instance, sessionMs, s.ready, cn.closed, onRebalance)
 }
 
 // heartbeatWhileWaiting heartbeats for member every third of its session
 // until answered or gone is closed (see keepAwaitingAlive; phantoms use it
-// too).
-func (c *Cluster) heartbeatWhileWaiting(group, member string, instance *string, sessionMs int32, answered, gone <-chan struct{}) {
+// too). If a heartbeat is answered with an error (REBALANCE_IN_PROGRESS,
+// ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID) and onRebalance is set, it calls
+// onRebalance with that error and stops.
+func (c *Cluster) heartbeatWhileWaiting(group, member string, instance *string, sessionMs int32, answered, gone <-chan struct{}, onRebalance func(code int16)) {
 	if member == "" || sessionMs <= 0 {
 		return
 	}
@@ -147,7 +165,12 @@ func (c *Cluster) heartbeatWhileWaiting(group, member string, instance *string, 
 			hb := kmsg.NewPtrHeartbeatRequest()
 			hb.Version = 4
 			hb.Group, hb.MemberID, hb.InstanceID, hb.Generation = group, member, instance, info.Epoch
-			if _, err := c.groupRequest(group, hb); err != nil {
+			resp, err := c.groupRequest(group, hb)
+			if err != nil {
+				return
+			}
+			if r, ok := resp.(*kmsg.HeartbeatResponse); ok && r.ErrorCode != 0 && onRebalance != nil {
+				onRebalance(r.ErrorCode)
 				return
 			}
 		}

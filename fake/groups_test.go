@@ -3,6 +3,7 @@ package fake_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -616,6 +617,15 @@ func TestLeaderDiesBeforeSync(t *testing.T) {
 		return fake.GroupSettled(1, 2)(x) && x.Members[0].MemberID != first.MemberID
 	}); err != nil {
 		t.Fatal(err)
+	}
+	// The survivor's SyncGroup was answered REBALANCE_IN_PROGRESS when
+	// the leader's generation ended, as Kafka answers it (by kfake, or by
+	// fake where kfake left it waiting).
+	if !slices.ContainsFunc(c.Journal(), func(e fake.Event) bool {
+		s := strings.ToLower(e.String())
+		return e.Kind == fake.EventGroup && e.Client == "survivor" && strings.Contains(s, "sync") && strings.Contains(s, "rebalance_in_progress")
+	}) {
+		t.Errorf("the survivor's SyncGroup was not answered REBALANCE_IN_PROGRESS:\n%s", c.JournalTail(20))
 	}
 }
 

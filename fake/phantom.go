@@ -180,9 +180,9 @@ func (p *phantom) request(req kmsg.Request) (kmsg.Response, error) {
 	}()
 	switch r := req.(type) {
 	case *kmsg.JoinGroupRequest:
-		p.c.heartbeatWhileWaiting(p.group, r.MemberID, nil, p.sessionMs, answered, p.stop)
+		p.c.heartbeatWhileWaiting(p.group, r.MemberID, nil, p.sessionMs, answered, p.stop, nil)
 	case *kmsg.SyncGroupRequest:
-		p.c.heartbeatWhileWaiting(p.group, r.MemberID, nil, p.sessionMs, answered, p.stop)
+		p.c.heartbeatWhileWaiting(p.group, r.MemberID, nil, p.sessionMs, answered, p.stop, nil)
 	}
 	select {
 	case r := <-res:

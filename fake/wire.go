@@ -218,13 +218,29 @@ type slot struct {
 	// onAbandon, if set, runs instead of onResp when the connection
 	// closes before kfake answers, to release what the request holds.
 	onAbandon func()
+	once      sync.Once // fill
 }
 
 func newSlot(h reqHeader) *slot { return &slot{hdr: h, ready: make(chan struct{})} }
 
-func (s *slot) fill(frame []byte) {
-	s.frame = frame
-	close(s.ready)
+// fill answers the slot; only the first answer counts (fake may answer a
+// request kfake still holds). It reports whether this one did.
+func (s *slot) fill(frame []byte) (first bool) {
+	s.once.Do(func() {
+		s.frame = frame
+		close(s.ready)
+		first = true
+	})
+	return first
+}
+
+func (s *slot) filled() bool {
+	select {
+	case <-s.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 type reqHeader struct {
@@ -292,6 +308,9 @@ func (cn *conn) Write(b []byte) (int, error) {
 	if len(frame) >= 8 && int32(binary.BigEndian.Uint32(frame[4:8])) != s.hdr.corr {
 		cn.Close()
 		return 0, fmt.Errorf("kafkaemu: response correlation %d, want %d", int32(binary.BigEndian.Uint32(frame[4:8])), s.hdr.corr)
+	}
+	if s.filled() {
+		return len(b), nil // fake answered first
 	}
 	if s.onResp != nil {
 		frame = s.onResp(frame)

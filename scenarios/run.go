@@ -231,16 +231,25 @@ func (r *run) settle() {
 		return
 	}
 	quiet := 250 * time.Millisecond
-	last, lastChange := -1, time.Now()
+	last, lastChange, lastProgress := -1, time.Now(), time.Now()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		r.mu.Lock()
 		n, closing := r.consumed[""], r.closing
 		r.mu.Unlock()
+		if n != last {
+			lastProgress = time.Now()
+		}
+		// A running pipeline that has not committed all of its input
+		// still has work, however long its last step took (a loaded
+		// machine stalled one for longer than quiet and ended the run
+		// early). It gets patience without progress, so that input it
+		// can never commit (a group that gave up) does not hold the run.
+		lagging := time.Since(lastProgress) < pipelinePatience && r.pipelineLag()
 		// A member still closing (a fenced zombie leaving, say) holds
 		// partitions the rest of its group gets only once it has left.
-		if n != last || closing > 0 || !r.groupsStable() || r.awaitingExpiry() {
+		if n != last || closing > 0 || lagging || !r.groupsStable() || r.awaitingExpiry() {
 			last, lastChange = n, time.Now()
 		}
 		if time.Since(lastChange) >= quiet {
@@ -252,6 +261,39 @@ func (r *run) settle() {
 		case <-tick.C:
 		}
 	}
+}
+
+// pipelinePatience is how long settle waits for a lagging pipeline that
+// makes no progress.
+const pipelinePatience = 10 * time.Second
+
+// pipelineLag reports whether a running pipeline's group has committed
+// less of some input partition than its high watermark: input it has not
+// processed yet. Pipelines commit their input offsets in their
+// transactions, so the commits are exactly what was processed.
+func (r *run) pipelineLag() bool {
+	for _, p := range r.s.Workload.Pipelines {
+		r.mu.Lock()
+		_, running := r.members[p.Name]
+		r.mu.Unlock()
+		if !running {
+			continue
+		}
+		commits := map[int32]kfake.GroupCommit{}
+		if gi := r.c.Kfake().GroupInfo(p.Group); gi != nil {
+			commits = gi.Commits[p.Input]
+		}
+		for part := int32(0); ; part++ {
+			st, err := r.c.Partition(p.Input, part)
+			if err != nil {
+				break
+			}
+			if commits[part].Offset < st.HighWatermark {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // awaitingExpiry reports whether a crashed, not restarted member's session
