@@ -61,38 +61,7 @@ func BenchmarkProduceConsume(b *testing.B) {
 	value := make([]byte, 1024)
 	rand.NewChaCha8([32]byte{1}).Read(value)
 	run := func(addrs []string) time.Duration {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		p, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic("bench"), kgo.MaxBufferedRecords(50_000),
-			kgo.ProducerBatchCompression(kgo.NoCompression())) // every byte crosses the wire
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cl.Close()
-		start := time.Now()
-		for i := 0; i < records; i++ {
-			p.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-				if err != nil {
-					b.Error(err)
-				}
-			})
-		}
-		if err := p.Flush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		for n := 0; n < records; {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				b.Fatal(ctx.Err())
-			}
-			n += fs.NumRecords()
-		}
-		return time.Since(start)
+		return produceConsume(b, records, value, kgo.SeedBrokers(addrs...))
 	}
 	var emu, raw []time.Duration
 	for b.Loop() {
@@ -162,4 +131,43 @@ func BenchmarkFailover(b *testing.B) {
 		raw = append(raw, time.Since(t1))
 	}
 	report(b, emu, raw, "failover")
+}
+
+// produceConsume produces records copies of value with acks=all (no
+// compression: every byte crosses the wire), consumes them back and
+// returns how long that took. opts go to both clients (seed brokers,
+// dialer, hooks).
+func produceConsume(b *testing.B, records int, value []byte, opts ...kgo.Opt) time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := kgo.NewClient(append(opts, kgo.DefaultProduceTopic("bench"), kgo.MaxBufferedRecords(50_000),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	start := time.Now()
+	for range records {
+		p.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	if err := p.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for n := 0; n < records; {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			b.Fatal(ctx.Err())
+		}
+		n += fs.NumRecords()
+	}
+	return time.Since(start)
 }

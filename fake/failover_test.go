@@ -2,7 +2,6 @@ package fake_test
 
 import (
 	"errors"
-	"hash/crc32"
 	"slices"
 	"strings"
 	"testing"
@@ -10,39 +9,12 @@ import (
 
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
+	"github.com/seed73168108/kafkaemu/internal/wiretest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// rawBatch is an uncompressed v2 record batch without a producer id, for
-// produce requests built by hand.
-func rawBatch(values ...string) []byte {
-	var recs []byte
-	for i, v := range values {
-		r := kmsg.Record{OffsetDelta: int32(i), Value: []byte(v)}
-		r.Length = int32(len(r.AppendTo(nil)) - 1) // everything after the 1-byte varint 0
-		recs = r.AppendTo(recs)
-	}
-	now := time.Now().UnixMilli()
-	b := kmsg.RecordBatch{
-		PartitionLeaderEpoch: -1,
-		Magic:                2,
-		LastOffsetDelta:      int32(len(values) - 1),
-		FirstTimestamp:       now,
-		MaxTimestamp:         now,
-		ProducerID:           -1,
-		ProducerEpoch:        -1,
-		FirstSequence:        -1,
-		NumRecords:           int32(len(values)),
-		Records:              recs,
-	}
-	b.Length = int32(len(b.AppendTo(nil)) - 12) // after FirstOffset and Length
-	enc := b.AppendTo(nil)
-	b.CRC = int32(crc32.Checksum(enc[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return b.AppendTo(nil)
-}
 
 // rejected is the journal's produce-rejected events of topic/partition.
 func rejected(c *harness.Cluster, topic string, part int32) []fake.Event {
@@ -85,7 +57,7 @@ func TestAcksAllTimesOutOnPausedPartition(t *testing.T) {
 	rt.Topic, rt.TopicID = "t", md.Topics["t"].ID // produce v13 names topics by id
 	rp := kmsg.NewProduceRequestTopicPartition()
 	rp.Partition = 0
-	rp.Records = rawBatch("raw")
+	rp.Records = wiretest.RawBatch("raw")
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	start := time.Now()

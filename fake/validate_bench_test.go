@@ -1,7 +1,6 @@
 package fake_test
 
 import (
-	"context"
 	"encoding/binary"
 	"io"
 	"math"
@@ -28,38 +27,7 @@ func BenchmarkValidation(b *testing.B) {
 	rand.NewChaCha8([32]byte{1}).Read(value)
 	var requests writes // what the clients send: each request is validated once
 	run := func(addrs []string) time.Duration {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		p, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic("bench"), kgo.MaxBufferedRecords(50_000),
-			kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.WithHooks(&requests))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond), kgo.WithHooks(&requests))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cl.Close()
-		start := time.Now()
-		for i := 0; i < records; i++ {
-			p.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-				if err != nil {
-					b.Error(err)
-				}
-			})
-		}
-		if err := p.Flush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		for n := 0; n < records; {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				b.Fatal(ctx.Err())
-			}
-			n += fs.NumRecords()
-		}
-		return time.Since(start)
+		return produceConsume(b, records, value, kgo.SeedBrokers(addrs...), kgo.WithHooks(&requests))
 	}
 	// On a shared machine wall time swings with the neighbours' load;
 	// the CPU time the process spends on the same work swings much less.

@@ -121,39 +121,7 @@ func BenchmarkProduceConsumeVirtual(b *testing.B) {
 	value := make([]byte, 1024)
 	rand.NewChaCha8([32]byte{2}).Read(value)
 	run := func(c *fake.Cluster) time.Duration {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		common := []kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.Dialer(c.DialContext)}
-		p, err := kgo.NewClient(append(common, kgo.DefaultProduceTopic("bench"), kgo.MaxBufferedRecords(50_000),
-			kgo.ProducerBatchCompression(kgo.NoCompression()))...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		cl, err := kgo.NewClient(append(common, kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond))...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer cl.Close()
-		start := time.Now()
-		for range records {
-			p.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-				if err != nil {
-					b.Error(err)
-				}
-			})
-		}
-		if err := p.Flush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		for n := 0; n < records; {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				b.Fatal(ctx.Err())
-			}
-			n += fs.NumRecords()
-		}
-		return time.Since(start)
+		return produceConsume(b, records, value, kgo.SeedBrokers(c.Addrs()...), kgo.Dialer(c.DialContext))
 	}
 	var virt, tcp []time.Duration
 	for b.Loop() {

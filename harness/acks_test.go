@@ -3,12 +3,12 @@ package harness_test
 import (
 	"context"
 	"fmt"
-	"hash/crc32"
 	"testing"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
+	"github.com/seed73168108/kafkaemu/internal/wiretest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -146,7 +146,7 @@ func TestNotEnoughReplicasAfterAppend(t *testing.T) {
 		rt := kmsg.NewProduceRequestTopic()
 		rt.Topic, rt.TopicID = "orders", md.Topics["orders"].ID
 		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = rawBatch(value)
+		rp.Records = wiretest.RawBatch(value)
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
 		resp, err := req.RequestWith(ctx, p.Broker(int(st.Leader)))
@@ -175,32 +175,4 @@ func TestNotEnoughReplicasAfterAppend(t *testing.T) {
 	if st.HighWatermark != 2 || len(st.ISR) != 1 {
 		t.Errorf("high watermark %d, ISR %v; want 2 (o-0 and the appended o-1, not o-2) and the leader alone", st.HighWatermark, st.ISR)
 	}
-}
-
-// rawBatch is an uncompressed v2 record batch without a producer id, for
-// produce requests built by hand.
-func rawBatch(values ...string) []byte {
-	var recs []byte
-	for i, v := range values {
-		r := kmsg.Record{OffsetDelta: int32(i), Value: []byte(v)}
-		r.Length = int32(len(r.AppendTo(nil)) - 1) // everything after the 1-byte varint 0
-		recs = r.AppendTo(recs)
-	}
-	now := time.Now().UnixMilli()
-	b := kmsg.RecordBatch{
-		PartitionLeaderEpoch: -1,
-		Magic:                2,
-		LastOffsetDelta:      int32(len(values) - 1),
-		FirstTimestamp:       now,
-		MaxTimestamp:         now,
-		ProducerID:           -1,
-		ProducerEpoch:        -1,
-		FirstSequence:        -1,
-		NumRecords:           int32(len(values)),
-		Records:              recs,
-	}
-	b.Length = int32(len(b.AppendTo(nil)) - 12) // after FirstOffset and Length
-	enc := b.AppendTo(nil)
-	b.CRC = int32(crc32.Checksum(enc[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return b.AppendTo(nil)
 }
