@@ -26,13 +26,7 @@ func (r *Recorder) Processed(rs ...*kgo.Record) {
 	if len(rs) == 0 {
 		return
 	}
-	r.mu.Lock()
-	cl, group, rc := r.cl, r.group, r.readComm
-	r.mu.Unlock()
-	var gen int32
-	if cl != nil && group != "" {
-		_, gen = cl.GroupMetadata()
-	}
+	group, gen, rc := r.consumerState()
 	recs := make([]Record, len(rs))
 	for i, rec := range rs {
 		recs[i] = Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), Value: r.valueID(rec)}

@@ -122,13 +122,7 @@ func (r *Recorder) OnFetchRecordUnbuffered(rec *kgo.Record, polled bool) {
 	if !polled || r.processing {
 		return
 	}
-	r.mu.Lock()
-	cl, group, rc := r.cl, r.group, r.readComm
-	r.mu.Unlock()
-	var gen int32
-	if cl != nil && group != "" {
-		_, gen = cl.GroupMetadata()
-	}
+	group, gen, rc := r.consumerState()
 	r.h.add(Event{Op: OpPoll, Consumer: r.name, Group: group, Generation: gen, Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: string(rec.Key), Value: r.valueID(rec), ReadCommitted: rc})
 }
 
@@ -196,3 +190,15 @@ var (
 	_ kgo.HookProduceRecordUnbuffered = (*Recorder)(nil)
 	_ kgo.HookFetchRecordUnbuffered   = (*Recorder)(nil)
 )
+
+// consumerState is the recorded client's group, its generation now and
+// whether it reads committed records only.
+func (r *Recorder) consumerState() (group string, gen int32, readCommitted bool) {
+	r.mu.Lock()
+	cl, group, rc := r.cl, r.group, r.readComm
+	r.mu.Unlock()
+	if cl != nil && group != "" {
+		_, gen = cl.GroupMetadata()
+	}
+	return group, gen, rc
+}
