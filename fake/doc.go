@@ -18,6 +18,25 @@
 //   - min.insync.replicas (topic config, default 1) and
 //     unclean.leader.election.enable (default false).
 //
+// Clients move leaders only through the model. fake answers ElectLeaders
+// itself, as Kafka's controller does (KIP-460): a preferred election
+// makes the first replica of the assignment leader if it is alive and in
+// the ISR (ELECTION_NOT_NEEDED if it leads already,
+// PREFERRED_LEADER_NOT_AVAILABLE if it cannot); an unclean election
+// elects a leader only for an offline partition, an in-sync replica if one
+// is alive and else any live replica, whatever
+// unclean.leader.election.enable says (ELECTION_NOT_NEEDED when the
+// partition has a leader, ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica
+// is alive). A null topic list means every partition, and leaves out
+// those that need no election. Unknown topics and partitions get
+// UNKNOWN_TOPIC_OR_PARTITION. An election is the leader change FailLeader
+// makes: a new epoch, the old leader's un-replicated tail dropped, a
+// leader-change event in the journal. AlterPartitionAssignments is
+// answered too: fake does not move replicas, so a reassignment gets
+// INVALID_REQUEST ("kafkaemu does not reassign replicas; ..."), one to
+// the current replicas succeeds and a cancellation gets
+// NO_REASSIGNMENT_IN_PROGRESS. kfake sees neither request.
+//
 // # Replication
 //
 // kfake's log holds the replicated prefix of every partition: it ends at

@@ -266,12 +266,18 @@ func (c *Cluster) partition(topic string, partition int32) (*partitionState, err
 // electLocked is Kafka's election: the first replica in assignment order
 // that is in the ISR and alive; with unclean election, any live replica.
 func (c *Cluster) electLocked(p *partitionState, exclude int32) (leader int32, clean bool) {
+	return c.pickLeaderLocked(p, exclude, p.topic.unclean)
+}
+
+// pickLeaderLocked is electLocked with unclean election allowed or not
+// whatever the topic says (an admin's unclean ElectLeaders allows it).
+func (c *Cluster) pickLeaderLocked(p *partitionState, exclude int32, unclean bool) (leader int32, clean bool) {
 	for _, r := range p.replicas {
 		if r != exclude && slices.Contains(p.isr, r) && c.brokers[r] != nil && c.brokers[r].up {
 			return r, true
 		}
 	}
-	if p.topic.unclean {
+	if unclean {
 		for _, r := range p.replicas {
 			if r != exclude && c.brokers[r] != nil && c.brokers[r].up {
 				return r, false
@@ -308,20 +314,34 @@ func (c *Cluster) FailLeader(topic string, partition int32) (int32, error) {
 		p.flushMu.Unlock()
 		return -1, fmt.Errorf("%s: no in-sync replica can take over from leader %d (ISR %v); KillBroker(%d) takes the partition offline, or set unclean.leader.election.enable=true", p.name(), old, isr, old)
 	}
-	c.dropTailLocked(p, kerr.NotLeaderForPartition, fmt.Sprintf("leader %d failed before followers copied these", old), true)
-	p.leader = next
 	p.isr = slices.DeleteFunc(p.isr, func(r int32) bool { return r == old })
+	err = c.handOverLocked(p, next, clean, fmt.Sprintf("leader %d failed", old))
+	c.mu.Unlock()
+	p.flushMu.Unlock()
+	return next, err
+}
+
+// handOverLocked makes next the leader of p, the one leader change of
+// FailLeader and of ElectLeaders: the old leader's un-replicated tail is
+// dropped (acks=all requests waiting on it fail with
+// NOT_LEADER_OR_FOLLOWER), an unclean election leaves the ISR just next,
+// kfake is pointed at next and the new epoch read back, the change is
+// journaled (Detail: why) and followers that can copy rejoin the ISR (the
+// old leader, truncated to the high watermark, follows again). It is
+// called with p.flushMu and c.mu held; c.mu is released while kfake
+// moves the leader and held again on return.
+func (c *Cluster) handOverLocked(p *partitionState, next int32, clean bool, why string) error {
+	c.dropTailLocked(p, kerr.NotLeaderForPartition, why+" before followers copied these", true)
+	p.leader = next
 	if !clean {
 		p.isr = []int32{next}
 	}
 	c.mu.Unlock()
-	err = c.applyLeader(p)
+	err := c.applyLeader(p)
 	c.mu.Lock()
-	c.journal.add(Event{Kind: EventLeaderChange, Topic: topic, Partition: partition, Leader: next, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: fmt.Sprintf("leader %d failed%s", old, uncleanNote(clean))})
-	c.expandISRLocked(p) // the old leader, truncated to the high watermark, follows again
-	c.mu.Unlock()
-	p.flushMu.Unlock()
-	return next, err
+	c.journal.add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: next, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + uncleanNote(clean)})
+	c.expandISRLocked(p)
+	return err
 }
 
 func uncleanNote(clean bool) string {

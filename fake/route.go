@@ -51,6 +51,10 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		return c.forwardThen(cn, h, frame, c.observeGroup(cn, h, body))
 	case kmsg.CreateTopics, kmsg.DeleteTopics, kmsg.CreatePartitions:
 		return c.toController(cn, h, body)
+	case kmsg.ElectLeaders:
+		return c.routeElectLeaders(cn, h, body)
+	case kmsg.AlterPartitionAssignments:
+		return c.routeAlterPartitionAssignments(cn, h, body)
 	case kmsg.InitProducerID:
 		return c.routeInitProducerID(cn, h, frame, body)
 	case kmsg.FindCoordinator:

@@ -11,7 +11,11 @@
 // -http 127.0.0.1:PORT, -ports 9092,9093,9094 (fixed broker ports, one per
 // broker), -addr-file FILE (the addresses as JSON once the cluster is up:
 // {"brokers":["127.0.0.1:9092",...],"api":"http://127.0.0.1:7070","seed":N},
-// removed on exit), -auto-create-topics.
+// removed on exit), -auto-create-topics, -max-request-bytes N (Kafka's
+// socket.request.max.bytes: a client's larger request frame closes its
+// connection; default 100 MiB), -idle-timeout D (Kafka's
+// connections.max.idle.ms: a client connection idle this long, or one
+// that leaves a request unfinished this long, is closed; default 1m).
 //
 // HTTP API: POST for faults, GET for state. Parameters go in the query
 // string (or a form body) and are named as in the scenario YAML

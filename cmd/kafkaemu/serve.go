@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -36,6 +37,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	autoCreate := fs.Bool("auto-create-topics", true, "create unknown topics on first use")
 	ports := fs.String("ports", "", "fixed broker ports, one per broker, like 9092,9093,9094 (default: random free ports)")
 	addrFile := fs.String("addr-file", "", "write the broker and API addresses to this file as JSON once the cluster is up")
+	maxRequest := fs.Int("max-request-bytes", fake.DefaultMaxRequestBytes, "largest request frame a client may send (Kafka's socket.request.max.bytes); a larger one closes its connection")
+	idle := fs.Duration("idle-timeout", fake.DefaultIdleTimeout, "close a client connection idle this long, or one that leaves a request unfinished this long (Kafka's connections.max.idle.ms)")
 	var topics, configs multiFlag
 	fs.Var(&topics, "topic", "topic as name:partitions:replicas (repeatable)")
 	fs.Var(&configs, "topic-config", "topic config as name:key=value (repeatable)")
@@ -45,6 +48,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	host, _, err := net.SplitHostPort(*httpAddr)
 	if err != nil || (host != "127.0.0.1" && host != "localhost") {
 		return fmt.Errorf("-http %q: the API listens on loopback only (127.0.0.1:PORT)", *httpAddr)
+	}
+	if *maxRequest < 64 || *maxRequest > math.MaxInt32 {
+		return fmt.Errorf("-max-request-bytes %d: want 64 to %d bytes", *maxRequest, math.MaxInt32)
+	}
+	if *idle <= 0 {
+		return fmt.Errorf("-idle-timeout %v: want a positive duration, like 1m", *idle)
 	}
 	var fixed []int
 	if *ports != "" {
@@ -65,7 +74,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 		*brokers = len(fixed)
 	}
-	opts := []fake.Option{fake.Brokers(*brokers), fake.ReplicaLagMax(*lag)}
+	opts := []fake.Option{fake.Brokers(*brokers), fake.ReplicaLagMax(*lag), fake.MaxRequestBytes(*maxRequest), fake.IdleTimeout(*idle)}
 	if len(fixed) > 0 {
 		opts = append(opts, fake.KfakeOpts(kfake.Ports(fixed...)))
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net"
@@ -327,6 +328,12 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"-http", "0.0.0.0:7070"}, `loopback only`},
 		{[]string{"-topic-config", "orders"}, `-topic-config "orders": want name:key=value`},
 		{[]string{"-topic", "orders:1:5"}, `replicas = 5, but the cluster has 3 brokers`},
+		{[]string{"-max-request-bytes", "10"}, `-max-request-bytes 10: want 64 to 2147483647 bytes`},
+		{[]string{"-max-request-bytes", "3000000000"}, `-max-request-bytes 3000000000: want 64 to 2147483647 bytes`},
+		{[]string{"-max-request-bytes", "1MiB"}, `invalid value "1MiB" for flag -max-request-bytes`},
+		{[]string{"-idle-timeout", "0s"}, `-idle-timeout 0s: want a positive duration`},
+		{[]string{"-idle-timeout", "-1m"}, `-idle-timeout -1m0s: want a positive duration`},
+		{[]string{"-idle-timeout", "soon"}, `invalid value "soon" for flag -idle-timeout`},
 	} {
 		err := serve(context.Background(), tc.args, io.Discard, io.Discard, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -366,5 +373,45 @@ func TestRunScenarioFiles(t *testing.T) {
 	out.Reset()
 	if err := run(context.Background(), []string{"run", "nope.yaml"}, nil, &out, io.Discard); err == nil || !strings.Contains(out.String(), "nope.yaml") {
 		t.Errorf("missing file: %v %s", err, out.String())
+	}
+}
+
+// -max-request-bytes and -idle-timeout reach the wire layer: a frame
+// announcing more than the limit closes its connection and is journaled,
+// and a connection that sends nothing is closed after the idle timeout
+// (the default, a minute, would outlast the read deadline).
+func TestServeWireFlags(t *testing.T) {
+	c, _ := startServer(t, "-max-request-bytes", "1024", "-idle-timeout", "300ms")
+	closed := func(cn net.Conn) error {
+		t.Helper()
+		_ = cn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.ReadAll(cn)
+		return err
+	}
+	big, err := net.Dial("tcp", c.Addrs()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	if _, err := big.Write(binary.BigEndian.AppendUint32(nil, 2048)); err != nil {
+		t.Fatal(err)
+	}
+	if err := closed(big); err != nil {
+		t.Errorf("a 2048-byte frame with -max-request-bytes 1024: %v, want the connection closed", err)
+	}
+	var found bool
+	for _, e := range c.Journal() {
+		found = found || e.Kind == fake.EventBadRequest && strings.Contains(e.Error, "exceeds the maximum of 1024 bytes")
+	}
+	if !found {
+		t.Errorf("journal has no bad-request event for the 2048-byte frame")
+	}
+	quiet, err := net.Dial("tcp", c.Addrs()[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	if err := closed(quiet); err != nil {
+		t.Errorf("a silent connection with -idle-timeout 300ms: %v, want it closed", err)
 	}
 }
