@@ -163,8 +163,9 @@ func TestElectUncleanOfOfflinePartition(t *testing.T) {
 	if err := c.KillBroker(old); err != nil {
 		t.Fatal(err)
 	}
-	if st := partition(t, c, "t", 0); st.Leader != -1 {
-		t.Fatalf("after killing the only in-sync replica: leader %d, want offline", st.Leader)
+	offline := partition(t, c, "t", 0)
+	if offline.Leader != -1 {
+		t.Fatalf("after killing the only in-sync replica: leader %d, want offline", offline.Leader)
 	}
 	check := func(how kadm.ElectLeadersHow, want *kerr.Error) {
 		t.Helper()
@@ -186,6 +187,9 @@ func TestElectUncleanOfOfflinePartition(t *testing.T) {
 	}
 	if pd := md.Topics["t"].Partitions[0]; pd.Err != nil || pd.Leader != follower || !slices.Equal(pd.ISR, []int32{follower}) {
 		t.Errorf("metadata after unclean election: leader %d isr %v err %v; want %d, [%d]", pd.Leader, pd.ISR, pd.Err, follower, follower)
+	} else if pd.LeaderEpoch <= offline.LeaderEpoch {
+		// Kafka bumps the epoch going offline and again for the new leader.
+		t.Errorf("metadata after unclean election: leader epoch %d, want above the offline epoch %d", pd.LeaderEpoch, offline.LeaderEpoch)
 	}
 	changes := leaderChanges(c, "t", 0)
 	if last := changes[len(changes)-1]; last.Leader != follower || !strings.Contains(last.Detail, "unclean election of an out-of-sync replica") {

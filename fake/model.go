@@ -300,12 +300,20 @@ func (c *Cluster) refreshEpochs(topic string) {
 // epoch. It must be called without c.mu held.
 func (c *Cluster) applyLeader(p *partitionState) error {
 	c.mu.Lock()
-	leader, topic, part := p.leader, p.topic.name, p.id
+	leader, topic, part, prev := p.leader, p.topic.name, p.id, p.epoch
 	c.mu.Unlock()
 	if leader >= 0 {
 		c.setOffline(p, false)
 		if err := c.moveTopicPartition(topic, part, leader); err != nil {
 			return err
+		}
+		// Every leader gets a new epoch. An offline partition's epoch is
+		// already one past kfake's, so a leader after it needs kfake's
+		// epoch bumped once more (each move bumps it).
+		if pi := c.partitionInfo(topic, part); pi != nil && pi.Epoch <= prev {
+			if err := c.moveTopicPartition(topic, part, leader); err != nil {
+				return err
+			}
 		}
 	} else {
 		c.setOffline(p, true)
