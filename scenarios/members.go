@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -24,6 +26,16 @@ var (
 
 // autoCommitInterval is how often commit: auto commits: kgo's minimum.
 const autoCommitInterval = 100 * time.Millisecond
+
+// liveSession is the least session timeout a running member's client
+// joins with: the harness clients' default. A member's session_timeout
+// says how long its group waits for it once it crashed, and the runner
+// expires a crashed member after that long (expireCrashed). A running
+// client keeps the longer session, so that a loaded machine delaying its
+// heartbeats (three 100 ms heartbeats within a 250 ms session are not
+// sure to arrive under -race on a busy machine) does not expel a member
+// no fault touched.
+const liveSession = 3 * time.Second
 
 // life is one incarnation of a consumer or pipeline.
 type life struct {
@@ -159,8 +171,52 @@ func (r *run) crash(l *life) {
 	hasClient := l.cl != nil
 	r.mu.Unlock()
 	if hasClient {
+		id, _ := l.cl.GroupMetadata()
 		r.kill(l)
+		r.expireCrashed(l.name, id)
 	}
+}
+
+// expireCrashed ends a crashed member's session once its session_timeout
+// has passed, as the coordinator does for a member whose heartbeats
+// stopped (its client joined with a longer session: see liveSession).
+// The member may have left by then (kfake expired it, or it was never
+// in the group): nothing to do.
+func (r *run) expireCrashed(name, memberID string) {
+	group := r.groupOf(name)
+	if memberID == "" || group == "" {
+		return
+	}
+	r.expiries.Add(1)
+	go func() {
+		defer r.expiries.Done()
+		t := time.NewTimer(r.sessionTimeout(name))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			return
+		}
+		if gi := r.c.Kfake().GroupInfo(group); gi != nil && slices.ContainsFunc(gi.Members, func(m kfake.GroupMember) bool { return m.MemberID == memberID }) {
+			_ = r.c.ExpireMember(group, memberID)
+		}
+		r.wake()
+	}()
+}
+
+// groupOf is the group of a consumer or pipeline.
+func (r *run) groupOf(name string) string {
+	for _, c := range r.s.Workload.Consumers {
+		if c.Name == name {
+			return c.Group
+		}
+	}
+	for _, p := range r.s.Workload.Pipelines {
+		if p.Name == name {
+			return p.Group
+		}
+	}
+	return ""
 }
 
 // kill closes a crashed life's client with its connections already
@@ -299,7 +355,7 @@ func (r *run) consumeLife(c Consumer, l *life, processed *int) {
 	} else {
 		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	}
-	if c.SessionTimeout > 0 {
+	if c.SessionTimeout > liveSession {
 		opts = append(opts, kgo.SessionTimeout(c.SessionTimeout))
 	}
 	switch c.Commit {
@@ -533,7 +589,7 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		kgo.TransactionalID(p.TransactionalID), kgo.ConsumerGroup(p.Group), kgo.ConsumeTopics(p.Input),
 		isolationOpt(p.Isolation), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	}
-	if p.SessionTimeout > 0 {
+	if p.SessionTimeout > liveSession {
 		opts = append(opts, kgo.SessionTimeout(p.SessionTimeout))
 	}
 	all := append(r.c.ClientDefaults(), kgo.ClientID(p.Name), kgo.WithHooks(r.c.Recorder(p.Name)))

@@ -126,6 +126,7 @@ type run struct {
 	evidence   []appliedFault           // faults applied without an error, for noEffect
 	failures   []string
 	done       bool
+	expiries   sync.WaitGroup // crashed members' sessions still running (expireCrashed)
 }
 
 func (r *run) count(m map[string]int, n int, names ...string) {
@@ -221,6 +222,7 @@ func (r *run) execute() string {
 	}
 	cancel()
 	consumers.Wait()
+	r.expiries.Wait()
 	return r.verdict()
 }
 
@@ -249,7 +251,11 @@ func (r *run) settle() {
 		lagging := time.Since(lastProgress) < pipelinePatience && r.pipelineLag()
 		// A member still closing (a fenced zombie leaving, say) holds
 		// partitions the rest of its group gets only once it has left.
-		if n != last || closing > 0 || lagging || !r.groupsStable() || r.awaitingExpiry() {
+		// A running member not yet in its group (a restarted life still
+		// joining, a member rejoining after a rebalance) has not read
+		// what it will read: an empty group is not a finished one.
+		joining := time.Since(lastProgress) < pipelinePatience && !r.membersJoined()
+		if n != last || closing > 0 || lagging || joining || !r.groupsStable() || r.awaitingExpiry() {
 			last, lastChange = n, time.Now()
 		}
 		if time.Since(lastChange) >= quiet {
@@ -261,6 +267,36 @@ func (r *run) settle() {
 		case <-tick.C:
 		}
 	}
+}
+
+// membersJoined reports whether every running consumer and pipeline is a
+// member of its group, and the group is stable.
+func (r *run) membersJoined() bool {
+	type member struct {
+		group string
+		cl    *kgo.Client
+	}
+	var running []member
+	r.mu.Lock()
+	for name, l := range r.members {
+		if l.ctx.Err() != nil {
+			continue // ending: lives() starts the next one, if any
+		}
+		if l.cl == nil {
+			r.mu.Unlock()
+			return false // its client is being created
+		}
+		running = append(running, member{r.groupOf(name), l.cl})
+	}
+	r.mu.Unlock()
+	for _, m := range running {
+		id, _ := m.cl.GroupMetadata()
+		gi := r.c.Kfake().GroupInfo(m.group)
+		if id == "" || gi == nil || gi.State != "Stable" || !slices.ContainsFunc(gi.Members, func(gm kfake.GroupMember) bool { return gm.MemberID == id }) {
+			return false
+		}
+	}
+	return true
 }
 
 // pipelinePatience is how long settle waits for a lagging pipeline that
