@@ -50,8 +50,14 @@ type life struct {
 	closeOnce sync.Once
 	// ending is held while a pipeline ends a transaction: a crash waits
 	// for the answer, since the runner could not tell afterwards whether
-	// a commit it cut off landed.
+	// a commit it cut off landed. A fence-producer holds it too, so that
+	// the fence lands inside an open transaction (holdOpenTxn).
 	ending sync.Mutex
+	// txnWrote is set (guarded by run.mu) once a pipeline's open
+	// transaction had a record acknowledged, and cleared when it starts
+	// ending it: the producer is initialised and will talk to the
+	// coordinator again at its End.
+	txnWrote, txnEnding bool
 }
 
 func (l *life) ended(cause error) bool { return errors.Is(context.Cause(l.ctx), cause) }
@@ -299,6 +305,41 @@ func (r *run) crashClient(name string) error {
 	return nil
 }
 
+// holdOpenTxn waits until pipeline name has a transaction open that
+// wrote a record, and keeps it from ending (holding its life's ending)
+// until release is called: a fence applied in between is certain to
+// catch the pipeline as a zombie at its End, whatever the machine's load.
+// (A fence between two transactions catches it only if more input
+// comes; one before its first write is no fence at all, since its own
+// InitProducerID then bumps the epoch past the fencer's.)
+func (r *run) holdOpenTxn(name string) (release func(), err error) {
+	defer context.AfterFunc(r.ctx, r.wake)()
+	for {
+		r.mu.Lock()
+		var l *life
+		for {
+			l = r.members[name]
+			if r.ctx.Err() != nil {
+				r.mu.Unlock()
+				return nil, fmt.Errorf("%s never had a transaction open: %w", name, r.ctx.Err())
+			}
+			if l != nil && l.ctx.Err() == nil && l.txnWrote && !l.txnEnding {
+				break
+			}
+			r.progress.Wait()
+		}
+		r.mu.Unlock()
+		l.ending.Lock()
+		r.mu.Lock()
+		open := l.ctx.Err() == nil && l.txnWrote && !l.txnEnding
+		r.mu.Unlock()
+		if open {
+			return l.ending.Unlock, nil
+		}
+		l.ending.Unlock()
+	}
+}
+
 // fence marks name as about to be fenced (or, !on, no longer): its next
 // transactional error is the fence, not a failure.
 func (r *run) fence(name string, on bool) {
@@ -417,6 +458,7 @@ func (r *run) consumeLife(c Consumer, l *life, processed *int) {
 		}
 		b.release()
 		r.c.History().Poll(c.Name, c.Group, gen, c.Isolation == ReadCommitted, done)
+		r.processed(c.Group, done)
 		if l.ctx.Err() != nil {
 			break
 		}
@@ -627,12 +669,18 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		}
 		begin := time.Now()
 		h.BeginTxn(p.Name)
+		r.mu.Lock()
+		l.txnWrote, l.txnEnding = false, false
+		r.mu.Unlock()
 		for _, rec := range recs {
 			if l.ctx.Err() != nil || !l.sleep(r.ctx, p.ProcessTime) {
 				break
 			}
 			sess.Produce(r.ctx, &kgo.Record{Topic: p.Output, Key: rec.Key, Value: rec.Value}, func(_ *kgo.Record, err error) {
 				if err == nil {
+					r.mu.Lock()
+					l.txnWrote = l.txnWrote || !l.txnEnding
+					r.mu.Unlock()
 					r.count(r.acked, 1, p.Name)
 				}
 			})
@@ -665,6 +713,9 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		// A crash waits for the answer (see crash): the history must
 		// say how the transaction ended.
 		l.ending.Lock()
+		r.mu.Lock()
+		l.txnEnding = true
+		r.mu.Unlock()
 		h.EndingTxn(p.Name)
 		committed, err := sess.End(r.ctx, kgo.TransactionEndTry(commit))
 		if err != nil && commit && !committed {
