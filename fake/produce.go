@@ -225,14 +225,29 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 	for _, p := range kicks {
 		c.kickFlush(p)
 	}
+	release := func() {
+		for _, p := range pr.direct {
+			p.inflight--
+		}
+		c.cond.Broadcast()
+	}
+	// Returning before forwarding (the connection closed, a dropped
+	// response's doing, say) releases the partitions counted in flight,
+	// or a later write to them waits for ever to enter tail mode.
+	unforwarded := func() bool {
+		c.mu.Lock()
+		release()
+		c.mu.Unlock()
+		return false
+	}
 	// An acks=0 producer never reads an answer, so Kafka closes the
 	// connection when a write fails: the client then refreshes metadata
 	// and finds the new leader.
 	if req.Acks == 0 && slices.ContainsFunc(pr.local, func(r *partResult) bool { return r.errCode != 0 }) {
-		return false
+		return unforwarded()
 	}
 	if pr.slot != nil && !cn.respond(pr.slot) {
-		return false
+		return unforwarded()
 	}
 	if !toKfake {
 		return true
@@ -248,12 +263,6 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 		frame = encodeRequest(h, &sub)
 	}
 	ks := newSlot(h)
-	release := func() {
-		for _, p := range pr.direct {
-			p.inflight--
-		}
-		c.cond.Broadcast()
-	}
 	ks.onAbandon = func() {
 		c.mu.Lock()
 		release()

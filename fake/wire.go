@@ -331,19 +331,25 @@ func (cn *conn) Close() error {
 		cn.l.mu.Lock()
 		delete(cn.l.conns, cn)
 		cn.l.mu.Unlock()
-		for {
-			select {
-			case s := <-cn.fwd:
-				if s.onAbandon != nil {
-					s.onAbandon()
-				}
-				continue
-			default:
-			}
-			break
-		}
+		cn.abandonQueued()
 	})
 	return nil
+}
+
+// abandonQueued releases the slots still waiting for kfake's answer on a
+// closed connection. Each slot is received from fwd once, by kfake's
+// Write or here, so its onResp or its onAbandon runs, never both.
+func (cn *conn) abandonQueued() {
+	for {
+		select {
+		case s := <-cn.fwd:
+			if s.onAbandon != nil {
+				s.onAbandon()
+			}
+		default:
+			return
+		}
+	}
 }
 
 func (cn *conn) LocalAddr() net.Addr {
@@ -391,11 +397,23 @@ func (cn *conn) forward(frame []byte, s *slot) bool {
 			}
 			return false
 		}
+		// A select with both cases ready picks one at random: s may have
+		// been queued after Close drained fwd (a dropped response closing
+		// the connection while the next request is routed). Unreleased,
+		// a produce's in-flight count never fell and every later write
+		// to its partition waited for ever to enter tail mode.
+		select {
+		case <-cn.closed:
+			cn.abandonQueued()
+			return false
+		default:
+		}
 	}
 	select {
 	case cn.toKfake <- frame:
 		return true
 	case <-cn.closed:
+		cn.abandonQueued()
 		return false
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -25,6 +27,16 @@ var (
 // autoCommitInterval is how often commit: auto commits: kgo's minimum.
 const autoCommitInterval = 100 * time.Millisecond
 
+// liveSession is the least session timeout a running member's client
+// joins with: the harness clients' default. A member's session_timeout
+// says how long its group waits for it once it crashed, and the runner
+// expires a crashed member after that long (expireCrashed). A running
+// client keeps the longer session, so that a loaded machine delaying its
+// heartbeats (three 100 ms heartbeats within a 250 ms session are not
+// sure to arrive under -race on a busy machine) does not expel a member
+// no fault touched.
+const liveSession = 3 * time.Second
+
 // life is one incarnation of a consumer or pipeline.
 type life struct {
 	name string
@@ -38,8 +50,14 @@ type life struct {
 	closeOnce sync.Once
 	// ending is held while a pipeline ends a transaction: a crash waits
 	// for the answer, since the runner could not tell afterwards whether
-	// a commit it cut off landed.
+	// a commit it cut off landed. A fence-producer holds it too, so that
+	// the fence lands inside an open transaction (holdOpenTxn).
 	ending sync.Mutex
+	// txnWrote is set (guarded by run.mu) once a pipeline's open
+	// transaction had a record acknowledged, and cleared when it starts
+	// ending it: the producer is initialised and will talk to the
+	// coordinator again at its End.
+	txnWrote, txnEnding bool
 }
 
 func (l *life) ended(cause error) bool { return errors.Is(context.Cause(l.ctx), cause) }
@@ -159,8 +177,52 @@ func (r *run) crash(l *life) {
 	hasClient := l.cl != nil
 	r.mu.Unlock()
 	if hasClient {
+		id, _ := l.cl.GroupMetadata()
 		r.kill(l)
+		r.expireCrashed(l.name, id)
 	}
+}
+
+// expireCrashed ends a crashed member's session once its session_timeout
+// has passed, as the coordinator does for a member whose heartbeats
+// stopped (its client joined with a longer session: see liveSession).
+// The member may have left by then (kfake expired it, or it was never
+// in the group): nothing to do.
+func (r *run) expireCrashed(name, memberID string) {
+	group := r.groupOf(name)
+	if memberID == "" || group == "" {
+		return
+	}
+	r.expiries.Add(1)
+	go func() {
+		defer r.expiries.Done()
+		t := time.NewTimer(r.sessionTimeout(name))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			return
+		}
+		if gi := r.c.Kfake().GroupInfo(group); gi != nil && slices.ContainsFunc(gi.Members, func(m kfake.GroupMember) bool { return m.MemberID == memberID }) {
+			_ = r.c.ExpireMember(group, memberID)
+		}
+		r.wake()
+	}()
+}
+
+// groupOf is the group of a consumer or pipeline.
+func (r *run) groupOf(name string) string {
+	for _, c := range r.s.Workload.Consumers {
+		if c.Name == name {
+			return c.Group
+		}
+	}
+	for _, p := range r.s.Workload.Pipelines {
+		if p.Name == name {
+			return p.Group
+		}
+	}
+	return ""
 }
 
 // kill closes a crashed life's client with its connections already
@@ -243,6 +305,41 @@ func (r *run) crashClient(name string) error {
 	return nil
 }
 
+// holdOpenTxn waits until pipeline name has a transaction open that
+// wrote a record, and keeps it from ending (holding its life's ending)
+// until release is called: a fence applied in between is certain to
+// catch the pipeline as a zombie at its End, whatever the machine's load.
+// (A fence between two transactions catches it only if more input
+// comes; one before its first write is no fence at all, since its own
+// InitProducerID then bumps the epoch past the fencer's.)
+func (r *run) holdOpenTxn(name string) (release func(), err error) {
+	defer context.AfterFunc(r.ctx, r.wake)()
+	for {
+		r.mu.Lock()
+		var l *life
+		for {
+			l = r.members[name]
+			if r.ctx.Err() != nil {
+				r.mu.Unlock()
+				return nil, fmt.Errorf("%s never had a transaction open: %w", name, r.ctx.Err())
+			}
+			if l != nil && l.ctx.Err() == nil && l.txnWrote && !l.txnEnding {
+				break
+			}
+			r.progress.Wait()
+		}
+		r.mu.Unlock()
+		l.ending.Lock()
+		r.mu.Lock()
+		open := l.ctx.Err() == nil && l.txnWrote && !l.txnEnding
+		r.mu.Unlock()
+		if open {
+			return l.ending.Unlock, nil
+		}
+		l.ending.Unlock()
+	}
+}
+
 // fence marks name as about to be fenced (or, !on, no longer): its next
 // transactional error is the fence, not a failure.
 func (r *run) fence(name string, on bool) {
@@ -299,7 +396,7 @@ func (r *run) consumeLife(c Consumer, l *life, processed *int) {
 	} else {
 		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	}
-	if c.SessionTimeout > 0 {
+	if c.SessionTimeout > liveSession {
 		opts = append(opts, kgo.SessionTimeout(c.SessionTimeout))
 	}
 	switch c.Commit {
@@ -361,6 +458,7 @@ func (r *run) consumeLife(c Consumer, l *life, processed *int) {
 		}
 		b.release()
 		r.c.History().Poll(c.Name, c.Group, gen, c.Isolation == ReadCommitted, done)
+		r.processed(c.Group, done)
 		if l.ctx.Err() != nil {
 			break
 		}
@@ -533,7 +631,7 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		kgo.TransactionalID(p.TransactionalID), kgo.ConsumerGroup(p.Group), kgo.ConsumeTopics(p.Input),
 		isolationOpt(p.Isolation), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	}
-	if p.SessionTimeout > 0 {
+	if p.SessionTimeout > liveSession {
 		opts = append(opts, kgo.SessionTimeout(p.SessionTimeout))
 	}
 	all := append(r.c.ClientDefaults(), kgo.ClientID(p.Name), kgo.WithHooks(r.c.Recorder(p.Name)))
@@ -571,12 +669,18 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		}
 		begin := time.Now()
 		h.BeginTxn(p.Name)
+		r.mu.Lock()
+		l.txnWrote, l.txnEnding = false, false
+		r.mu.Unlock()
 		for _, rec := range recs {
 			if l.ctx.Err() != nil || !l.sleep(r.ctx, p.ProcessTime) {
 				break
 			}
 			sess.Produce(r.ctx, &kgo.Record{Topic: p.Output, Key: rec.Key, Value: rec.Value}, func(_ *kgo.Record, err error) {
 				if err == nil {
+					r.mu.Lock()
+					l.txnWrote = l.txnWrote || !l.txnEnding
+					r.mu.Unlock()
 					r.count(r.acked, 1, p.Name)
 				}
 			})
@@ -609,6 +713,9 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		// A crash waits for the answer (see crash): the history must
 		// say how the transaction ended.
 		l.ending.Lock()
+		r.mu.Lock()
+		l.txnEnding = true
+		r.mu.Unlock()
 		h.EndingTxn(p.Name)
 		committed, err := sess.End(r.ctx, kgo.TransactionEndTry(commit))
 		if err != nil && commit && !committed {

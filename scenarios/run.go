@@ -76,7 +76,7 @@ func newRun(tb testing.TB, s *Scenario, seed int64) *run {
 		tb: tb, s: s, seed: seed,
 		acked: map[string]int{}, consumed: map[string]int{}, committed: map[string]int{}, zombies: map[string]int{},
 		members: map[string]*life{}, down: map[string]chan *life{}, crashedAt: map[string]time.Time{},
-		fencing: map[string]bool{}, commitAt: map[groupPartition]int64{}, logStart: map[topicPartition]int64{},
+		fencing: map[string]bool{}, commitAt: map[groupPartition]int64{}, position: map[groupPartition]int64{}, logStart: map[topicPartition]int64{},
 	}
 	r.progress = sync.NewCond(&r.mu)
 	return r
@@ -119,6 +119,7 @@ type run struct {
 	fencing    map[string]bool          // clients a fence-producer fault is fencing
 	firstFault int64                    // the journal's length when the first fault applied
 	commitAt   map[groupPartition]int64 // the highest offset each group committed
+	position   map[groupPartition]int64 // the offset after the last record each group processed
 	logStart   map[topicPartition]int64 // the log starts recorded in the history
 	applied    int                      // faults applied or undone so far
 	applies    []string                 // what applied, in order: "file:line:col verb" (undone: "undo ...")
@@ -126,6 +127,7 @@ type run struct {
 	evidence   []appliedFault           // faults applied without an error, for noEffect
 	failures   []string
 	done       bool
+	expiries   sync.WaitGroup // crashed members' sessions still running (expireCrashed)
 }
 
 func (r *run) count(m map[string]int, n int, names ...string) {
@@ -221,6 +223,7 @@ func (r *run) execute() string {
 	}
 	cancel()
 	consumers.Wait()
+	r.expiries.Wait()
 	return r.verdict()
 }
 
@@ -249,7 +252,16 @@ func (r *run) settle() {
 		lagging := time.Since(lastProgress) < pipelinePatience && r.pipelineLag()
 		// A member still closing (a fenced zombie leaving, say) holds
 		// partitions the rest of its group gets only once it has left.
-		if n != last || closing > 0 || lagging || !r.groupsStable() || r.awaitingExpiry() {
+		// A running member not yet in its group (a restarted life still
+		// joining, a member rejoining after a rebalance) has not read
+		// what it will read: an empty group is not a finished one.
+		joining := time.Since(lastProgress) < pipelinePatience && !r.membersJoined()
+		// A group that has not read to the end of a topic it reads has
+		// work in hand, however long its members took to join and fetch
+		// (a loaded machine took longer than quiet to fetch after a
+		// rebalance and ended the run before the new owner read).
+		lagging = lagging || time.Since(lastProgress) < pipelinePatience && time.Since(lastChange) >= quiet && r.consumerLag()
+		if n != last || closing > 0 || lagging || joining || !r.groupsStable() || r.awaitingExpiry() {
 			last, lastChange = n, time.Now()
 		}
 		if time.Since(lastChange) >= quiet {
@@ -261,6 +273,36 @@ func (r *run) settle() {
 		case <-tick.C:
 		}
 	}
+}
+
+// membersJoined reports whether every running consumer and pipeline is a
+// member of its group, and the group is stable.
+func (r *run) membersJoined() bool {
+	type member struct {
+		group string
+		cl    *kgo.Client
+	}
+	var running []member
+	r.mu.Lock()
+	for name, l := range r.members {
+		if l.ctx.Err() != nil {
+			continue // ending: lives() starts the next one, if any
+		}
+		if l.cl == nil {
+			r.mu.Unlock()
+			return false // its client is being created
+		}
+		running = append(running, member{r.groupOf(name), l.cl})
+	}
+	r.mu.Unlock()
+	for _, m := range running {
+		id, _ := m.cl.GroupMetadata()
+		gi := r.c.Kfake().GroupInfo(m.group)
+		if id == "" || gi == nil || gi.State != "Stable" || !slices.ContainsFunc(gi.Members, func(gm kfake.GroupMember) bool { return gm.MemberID == id }) {
+			return false
+		}
+	}
+	return true
 }
 
 // pipelinePatience is how long settle waits for a lagging pipeline that
@@ -294,6 +336,76 @@ func (r *run) pipelineLag() bool {
 		}
 	}
 	return false
+}
+
+// consumerLag reports whether a consumer group with a running member has
+// read less of a partition than its high watermark. Its position is the
+// furthest of what its members processed and what it committed. Groups
+// that start at the latest offset, and topics transactions write (where
+// the end of a partition can be a marker no consumer reads, or aborted
+// records a read_committed one skips), are left to the quiet window.
+func (r *run) consumerLag() bool {
+	txnTopics := map[string]bool{}
+	for _, p := range r.s.Workload.Producers {
+		if p.TransactionalID != "" {
+			txnTopics[p.Topic] = true
+		}
+	}
+	for _, p := range r.s.Workload.Pipelines {
+		txnTopics[p.Output] = true
+	}
+	r.mu.Lock()
+	running := map[string]bool{}
+	for _, c := range r.s.Workload.Consumers {
+		if l := r.members[c.Name]; l != nil && l.ctx.Err() == nil && c.OffsetReset != ResetLatest {
+			running[c.Group] = true
+		}
+	}
+	for _, c := range r.s.Workload.Consumers {
+		if c.OffsetReset == ResetLatest {
+			running[c.Group] = false // a group mixing both is left to quiet
+		}
+	}
+	r.mu.Unlock()
+	for _, c := range r.s.Workload.Consumers {
+		if !running[c.Group] {
+			continue
+		}
+		gi := r.c.Kfake().GroupInfo(c.Group)
+		for _, topic := range c.Topics {
+			if txnTopics[topic] {
+				continue
+			}
+			for part := int32(0); ; part++ {
+				st, err := r.c.Partition(topic, part)
+				if err != nil {
+					break
+				}
+				k := groupPartition{c.Group, topic, part}
+				r.mu.Lock()
+				pos := r.position[k]
+				r.mu.Unlock()
+				if gi != nil {
+					pos = max(pos, gi.Commits[topic][part].Offset)
+				}
+				if pos < st.HighWatermark {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// processed notes how far group read each partition it processed
+// records of.
+func (r *run) processed(group string, recs []assertions.Record) {
+	r.mu.Lock()
+	for _, rec := range recs {
+		k := groupPartition{group, rec.Topic, rec.Partition}
+		r.position[k] = max(r.position[k], rec.Offset+1)
+	}
+	r.mu.Unlock()
 }
 
 // awaitingExpiry reports whether a crashed, not restarted member's session
@@ -763,6 +875,13 @@ func (r *run) apply(f Fault) (func() error, error) {
 		txid := r.transactionalID(name)
 		if txid == "" {
 			return nil, fmt.Errorf("%s is not transactional", name)
+		}
+		if f.Pipeline != "" {
+			release, err := r.holdOpenTxn(name)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
 		}
 		cl, err := kgo.NewClient(append(c.ClientDefaults(), kgo.TransactionalID(txid), kgo.ClientID("fencer-"+name))...)
 		if err != nil {
