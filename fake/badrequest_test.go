@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/fake"
@@ -292,12 +293,33 @@ func TestMaxRequestBytes(t *testing.T) {
 
 // TestStalledRequest: a client that announces a frame and stops, or
 // trickles its bytes, is closed after IdleTimeout and journaled.
+//
+// Each case runs in a synctest bubble on the virtual network: the idle
+// timeout and the client's pauses are on the bubble's clock, so a loaded
+// machine cannot stretch the gap between dialing and writing past the
+// timeout (the long-poll case read EOF once under two suites at a time).
 func TestStalledRequest(t *testing.T) {
 	t.Parallel()
-	c := harness.Start(t, fake.Topic("t", 1, 1), fake.IdleTimeout(300*time.Millisecond))
 	frame := encode(produceRequest("t", 9), 1)
+	start := func(t *testing.T) (*harness.Cluster, func(t testing.TB, addr string) net.Conn) {
+		c := harness.Start(t, fake.VirtualNetwork(), fake.Topic("t", 1, 1), fake.IdleTimeout(300*time.Millisecond))
+		t.Cleanup(func() { checkServes(t, c, "t") }) // after each case the cluster still serves
+		return c, func(t testing.TB, addr string) net.Conn {
+			t.Helper()
+			cn, err := c.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cn.Close() })
+			return cn
+		}
+	}
+	bubble := func(name string, f func(t *testing.T)) {
+		t.Run(name, func(t *testing.T) { synctest.Test(t, f) })
+	}
 
-	t.Run("stalled", func(t *testing.T) {
+	bubble("stalled", func(t *testing.T) {
+		c, dial := start(t)
 		cn := dial(t, c.Addrs()[0])
 		if _, err := cn.Write(frame[:10]); err != nil {
 			t.Fatal(err)
@@ -308,7 +330,8 @@ func TestStalledRequest(t *testing.T) {
 			t.Fatalf("event %v, want %q", e, want)
 		}
 	})
-	t.Run("trickle", func(t *testing.T) {
+	bubble("trickle", func(t *testing.T) {
+		c, dial := start(t)
 		cn := dial(t, c.Addrs()[0])
 		closed := make(chan struct{})
 		go func() {
@@ -335,7 +358,8 @@ func TestStalledRequest(t *testing.T) {
 			t.Fatalf("event %v after %d of %d bytes: want the trickle cut short", e, sent, len(frame))
 		}
 	})
-	t.Run("idle", func(t *testing.T) {
+	bubble("idle", func(t *testing.T) {
+		c, dial := start(t)
 		cn := dial(t, c.Addrs()[0])
 		expectClosed(t, cn, 30*time.Second) // closed without a word from the client
 		for _, e := range c.Journal() {
@@ -344,7 +368,8 @@ func TestStalledRequest(t *testing.T) {
 			}
 		}
 	})
-	t.Run("long poll is not idle", func(t *testing.T) {
+	bubble("long poll is not idle", func(t *testing.T) {
+		c, dial := start(t)
 		// A Fetch waiting 1.5s for records (5x the idle timeout) is
 		// answered: a connection owed an answer is not idle.
 		st, err := c.Partition("t", 0)
@@ -371,7 +396,6 @@ func TestStalledRequest(t *testing.T) {
 			t.Fatalf("the fetch was answered after %v, before the idle timeout: the test proves nothing", waited)
 		}
 	})
-	checkServes(t, c, "t")
 }
 
 // TestThousandIdleConnections: a thousand connections that never send a
