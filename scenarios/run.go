@@ -128,6 +128,9 @@ type run struct {
 	failures   []string
 	done       bool
 	expiries   sync.WaitGroup // crashed members' sessions still running (expireCrashed)
+	// phantomJoins counts join-phantom faults still joining: a
+	// leave-phantom waits for them (they apply in the background).
+	phantomJoins sync.WaitGroup
 }
 
 func (r *run) count(m map[string]int, n int, names ...string) {
@@ -603,8 +606,19 @@ func (r *run) fault(f Fault, undo *sync.WaitGroup) {
 		// These start at once but return when the group has moved on (a
 		// heartbeat or more later): the faults after them must not wait,
 		// or a second group's rebalance lands after its batch is done.
+		// A leave-phantom waits for the join-phantoms before it (see
+		// phantomJoins).
 		undo.Add(1)
-		go func() { defer undo.Done(); r.finish(f, undo) }()
+		if f.Verb == JoinPhantom {
+			r.phantomJoins.Add(1)
+		}
+		go func() {
+			defer undo.Done()
+			if f.Verb == JoinPhantom {
+				defer r.phantomJoins.Done()
+			}
+			r.finish(f, undo)
+		}()
 	default:
 		r.finish(f, undo)
 	}
@@ -834,6 +848,10 @@ func (r *run) apply(f Fault) (func() error, error) {
 		_, err := c.JoinPhantom(f.Group, n)
 		return func() error { return c.LeavePhantom(f.Group, n) }, err
 	case LeavePhantom:
+		// The phantoms it makes leave are those join-phantom faults
+		// before it started: on a loaded machine one was still joining
+		// when a later count fired this, and left before it joined.
+		r.phantomJoins.Wait()
 		return nil, c.LeavePhantom(f.Group, max(f.Count, 1))
 	case MoveCoordinator:
 		_, err := c.MoveCoordinator(f.Group)
