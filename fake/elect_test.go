@@ -15,17 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// leaderChanges is the journal's leader changes of topic/partition.
-func leaderChanges(c *harness.Cluster, topic string, part int32) []fake.Event {
-	var out []fake.Event
-	for _, e := range c.Journal() {
-		if e.Kind == fake.EventLeaderChange && e.Topic == topic && e.Partition == part {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // After a crash and restart leave leadership off the preferred replica, a
 // preferred ElectLeaders from kadm moves it back with a new epoch, as
 // Kafka's controller does; clients see it in Metadata, the journal shows
@@ -73,7 +62,7 @@ func TestElectPreferredLeaderAfterRestart(t *testing.T) {
 	if pd.Leader != pref || pd.LeaderEpoch <= moved.LeaderEpoch {
 		t.Errorf("metadata after the election: leader %d epoch %d, want %d with an epoch above %d", pd.Leader, pd.LeaderEpoch, pref, moved.LeaderEpoch)
 	}
-	changes := leaderChanges(c, "t", 0)
+	changes := partitionEvents(c, fake.EventLeaderChange, "t", 0)
 	last := changes[len(changes)-1]
 	if last.Leader != pref || last.Epoch != pd.LeaderEpoch || !strings.Contains(last.Detail, "preferred leader election") {
 		t.Errorf("journal's last leader change %+v, want the preferred election of %d at epoch %d", last, pref, pd.LeaderEpoch)
@@ -191,7 +180,7 @@ func TestElectUncleanOfOfflinePartition(t *testing.T) {
 		// Kafka bumps the epoch going offline and again for the new leader.
 		t.Errorf("metadata after unclean election: leader epoch %d, want above the offline epoch %d", pd.LeaderEpoch, offline.LeaderEpoch)
 	}
-	changes := leaderChanges(c, "t", 0)
+	changes := partitionEvents(c, fake.EventLeaderChange, "t", 0)
 	if last := changes[len(changes)-1]; last.Leader != follower || !strings.Contains(last.Detail, "unclean election of an out-of-sync replica") {
 		t.Errorf("journal's last leader change %+v, want the unclean election of %d", last, follower)
 	}

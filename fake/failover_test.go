@@ -16,11 +16,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// rejected is the journal's produce-rejected events of topic/partition.
-func rejected(c *harness.Cluster, topic string, part int32) []fake.Event {
+// partitionEvents is the journal's events of kind for topic/partition.
+func partitionEvents(c *harness.Cluster, kind fake.EventKind, topic string, part int32) []fake.Event {
 	var out []fake.Event
 	for _, e := range c.Journal() {
-		if e.Kind == fake.EventProduceRejected && e.Topic == topic && e.Partition == part {
+		if e.Kind == kind && e.Topic == topic && e.Partition == part {
 			out = append(out, e)
 		}
 	}
@@ -86,7 +86,7 @@ func TestAcksAllTimesOutOnPausedPartition(t *testing.T) {
 	if d := time.Since(start); d < timeout {
 		t.Errorf("kgo write failed after %v, before the %v request timeout", d, timeout)
 	}
-	rej := rejected(c, "t", 0)
+	rej := partitionEvents(c, fake.EventProduceRejected, "t", 0)
 	if len(rej) != 2 {
 		t.Fatalf("journal has %d produce rejections, want 2 (raw and kgo):\n%s", len(rej), c.JournalTail(20))
 	}
