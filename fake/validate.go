@@ -316,8 +316,12 @@ func (cn *conn) stalled(got []byte, want int, err error) *badRequest {
 	}
 }
 
-// owed reports whether the client is waiting for an answer.
-func (cn *conn) owed() bool { return len(cn.fwd) > 0 || len(cn.out) > 0 }
+// owed reports whether the client is waiting for an answer: a response
+// queued and not yet written, wherever it is (with kfake, held by a
+// fault, or in writeLoop's hands; counting only the channels missed the
+// one writeLoop held, so a long poll answered just as the idle deadline
+// passed was closed as idle).
+func (cn *conn) owed() bool { return cn.unanswered.Load() > 0 || len(cn.fwd) > 0 }
 
 // journalBad records a refused request. A stall cut short by the client
 // closing its end is not journaled (err without bad).

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
@@ -267,6 +268,10 @@ type conn struct {
 
 	act netAction // the faults decided for the request being routed
 
+	// unanswered counts responses queued by respond and not yet written
+	// (or dropped) by writeLoop: the idle check's "owed an answer".
+	unanswered atomic.Int32
+
 	rtMu sync.Mutex // internal connections: one round trip at a time
 	corr int32
 }
@@ -421,6 +426,7 @@ func (cn *conn) forward(frame []byte, s *slot) bool {
 // respond queues s to be written to the client in request order.
 func (cn *conn) respond(s *slot) bool {
 	s.act = cn.act
+	cn.unanswered.Add(1)
 	select {
 	case cn.out <- s:
 		return true
@@ -439,25 +445,33 @@ func (cn *conn) writeLoop() {
 		case <-cn.closed:
 			return
 		}
-		select {
-		case <-s.ready:
-		case <-cn.closed:
-			return
-		}
-		if s.frame == nil {
-			continue
-		}
-		frame, ok := cn.l.c.net.beforeWrite(cn, s)
-		if !ok {
-			return
-		}
-		if frame == nil {
-			continue
-		}
-		if _, err := cn.tcp.Write(frame); err != nil {
+		if !cn.writeSlot(s) {
 			return
 		}
 	}
+}
+
+// writeSlot writes s's answer once it is ready (nothing for a dropped or
+// empty one) and reports whether the connection lives on.
+func (cn *conn) writeSlot(s *slot) bool {
+	defer cn.unanswered.Add(-1)
+	select {
+	case <-s.ready:
+	case <-cn.closed:
+		return false
+	}
+	if s.frame == nil {
+		return true
+	}
+	frame, ok := cn.l.c.net.beforeWrite(cn, s)
+	if !ok {
+		return false
+	}
+	if frame == nil {
+		return true
+	}
+	_, err := cn.tcp.Write(frame)
+	return err == nil
 }
 
 // roundTrip sends req to kfake over an internal connection and decodes
