@@ -678,12 +678,17 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 			}
 			sess.Produce(r.ctx, &kgo.Record{Topic: p.Output, Key: rec.Key, Value: rec.Value}, func(_ *kgo.Record, err error) {
 				if err == nil {
-					r.mu.Lock()
-					l.txnWrote = l.txnWrote || !l.txnEnding
-					r.mu.Unlock()
 					r.count(r.acked, 1, p.Name)
 				}
 			})
+			// The transaction has written once a record is handed to
+			// the client: waiting for its ack raced End (acks that came
+			// only with End's flush never marked it, and a fence waiting
+			// for an open transaction that wrote could wait for ever).
+			r.mu.Lock()
+			l.txnWrote = l.txnWrote || !l.txnEnding
+			r.progress.Broadcast()
+			r.mu.Unlock()
 			*processed++
 			if p.CrashAfter > 0 && *processed == p.CrashAfter {
 				r.crash(l)
