@@ -183,30 +183,12 @@ var plants = []plant{
 	}},
 	{name: "nonmonotonic-send", want: map[Anomaly]int{NonmonotonicSend: 1}, write: func(l *lane) {
 		// value 1 was sent before value 2 but stored after it.
-		l.send(0, "", 0)
-		l.do(func(h *History) {
-			h.Send(l.prod(), "t", "", l.v(1))
-			h.Send(l.prod(), "t", "", l.v(2))
-			h.Ack(l.prod(), "t", l.p, 1, "", l.v(2))
-			h.Ack(l.prod(), "t", l.p, 2, "", l.v(1))
-		})
-		l.store(1, "", l.v(2))
-		l.store(2, "", l.v(1))
-		l.poll(0, 1, false, l.rec(0, "", 0), l.rec(1, "", 2), l.rec(2, "", 1))
+		l.swappedSends("")
 	}},
 	{name: "reorder-per-key", want: map[Anomaly]int{ReorderPerKey: 2, NonmonotonicSend: 1}, write: func(l *lane) {
 		// as nonmonotonic-send, with one key: the key's values are
 		// stored, and consumed, out of send order too.
-		l.send(0, "k", 0)
-		l.do(func(h *History) {
-			h.Send(l.prod(), "t", "k", l.v(1))
-			h.Send(l.prod(), "t", "k", l.v(2))
-			h.Ack(l.prod(), "t", l.p, 1, "k", l.v(2))
-			h.Ack(l.prod(), "t", l.p, 2, "k", l.v(1))
-		})
-		l.store(1, "k", l.v(2))
-		l.store(2, "k", l.v(1))
-		l.poll(0, 1, false, l.rec(0, "k", 0), l.rec(1, "k", 2), l.rec(2, "k", 1))
+		l.swappedSends("k")
 	}},
 	{name: "int-send-skip", want: map[Anomaly]int{IntSendSkip: 1}, write: func(l *lane) {
 		// a transaction's two sends to the partition sit at 0 and 2:
@@ -418,4 +400,19 @@ func TestExactlyOnceForbidsNonmonotonicPoll(t *testing.T) {
 	} else if msg := strings.Join(rt.msgs, "\n"); !strings.Contains(msg, "int-nonmonotonic-poll: 1 record(s)") {
 		t.Errorf("ExactlyOnce's message does not name the poll out of order:\n%s", msg)
 	}
+}
+
+// swappedSends: value 0, then values 1 and 2 sent in that order with key
+// but acknowledged and stored in the other, and all three polled.
+func (l *lane) swappedSends(key string) {
+	l.send(0, key, 0)
+	l.do(func(h *History) {
+		h.Send(l.prod(), "t", key, l.v(1))
+		h.Send(l.prod(), "t", key, l.v(2))
+		h.Ack(l.prod(), "t", l.p, 1, key, l.v(2))
+		h.Ack(l.prod(), "t", l.p, 2, key, l.v(1))
+	})
+	l.store(1, key, l.v(2))
+	l.store(2, key, l.v(1))
+	l.poll(0, 1, false, l.rec(0, key, 0), l.rec(1, key, 2), l.rec(2, key, 1))
 }
