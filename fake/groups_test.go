@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/fake"
@@ -569,10 +570,18 @@ func TestStaticMemberFencedByNewInstance(t *testing.T) {
 // not take the member waiting in SyncGroup down with it: Kafka keeps a
 // member that waits for the coordinator alive, expires only the dead one,
 // and answers the waiting SyncGroup with REBALANCE_IN_PROGRESS.
+// TestLeaderDiesBeforeSync runs in a synctest bubble with Kafka-sized
+// timeouts: on the real clock it used a 300 ms session for the survivor,
+// and a loaded machine let the survivor expire between the group settling
+// and the test looking (seen as "last seen Empty, 0 members").
 func TestLeaderDiesBeforeSync(t *testing.T) {
 	t.Parallel()
-	c := harness.Start(t, fake.Topic("t", 2, 1))
-	ctx := ctxT(t, 20*time.Second)
+	synctest.Test(t, leaderDiesBeforeSync)
+}
+
+func leaderDiesBeforeSync(t *testing.T) {
+	c := harness.Start(t, fake.VirtualNetwork(), fake.Topic("t", 2, 1))
+	ctx := ctxT(t, 10*time.Minute)
 	// The leader is a client driving the group protocol by hand, so it can
 	// die at exactly the wrong moment: after its JoinGroup answer.
 	raw := c.Client(t)
@@ -582,7 +591,7 @@ func TestLeaderDiesBeforeSync(t *testing.T) {
 		t.Helper()
 		req := kmsg.NewPtrJoinGroupRequest()
 		req.Group, req.MemberID, req.ProtocolType = "g", memberID, "consumer"
-		req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 1000, 10000
+		req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = 10000, 60000
 		p := kmsg.NewJoinGroupRequestProtocol()
 		p.Name, p.Metadata = "range", meta.AppendTo(nil)
 		req.Protocols = append(req.Protocols, p)
@@ -605,7 +614,7 @@ func TestLeaderDiesBeforeSync(t *testing.T) {
 	// A consumer joins; the leader rejoins, gets its answer, and dies. (The
 	// consumer's long rebalance timeout keeps its own SyncGroup from timing
 	// out and papering over a hang.)
-	startMember(t, c, "g", kgo.ClientID("survivor"), kgo.SessionTimeout(300*time.Millisecond),
+	startMember(t, c, "g", kgo.ClientID("survivor"), kgo.SessionTimeout(45*time.Second),
 		kgo.RebalanceTimeout(time.Minute), kgo.Balancers(kgo.RangeBalancer()))
 	if _, err := c.WaitGroup(ctx, "g", func(x *kfake.GroupInfo) bool { return x.State == "PreparingRebalance" }); err != nil {
 		t.Fatal(err)
