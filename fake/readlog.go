@@ -81,6 +81,41 @@ func (c *Cluster) PartitionLog(ctx context.Context, topic string, partition int3
 	}
 }
 
+// LastStableOffset returns topic/partition's last stable offset: the first
+// offset of the oldest transaction still open on it, or its high watermark
+// when none is. A read_committed consumer reads only below it, so a
+// transaction left open (its producer crashed) holds those consumers until
+// the transaction coordinator aborts it after the producer's
+// transaction.timeout.ms. Like PartitionLog it asks the leader inside the
+// process, past network faults.
+func (c *Cluster) LastStableOffset(topic string, partition int32) (int64, error) {
+	if _, err := c.partition(topic, partition); err != nil {
+		return 0, fmt.Errorf("LastStableOffset(%q, %d): %w", topic, partition, err)
+	}
+	for {
+		leader := int32(-1)
+		if !c.onKfake(func(kf *kfake.Cluster) { leader = kf.LeaderFor(topic, partition) }) {
+			return 0, errClosed
+		}
+		st, err := c.Partition(topic, partition)
+		if err != nil {
+			return 0, fmt.Errorf("LastStableOffset(%q, %d): %w", topic, partition, err)
+		}
+		// At the high watermark, so that no records come back.
+		resp, err := c.fetchLog(leader, topic, partition, st.HighWatermark)
+		if err != nil {
+			return 0, fmt.Errorf("LastStableOffset(%q, %d): %w", topic, partition, err)
+		}
+		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+			if err == kerr.NotLeaderForPartition || err == kerr.OffsetOutOfRange {
+				continue // kfake's leader or the high watermark moved meanwhile
+			}
+			return 0, fmt.Errorf("LastStableOffset(%q, %d): %w", topic, partition, err)
+		}
+		return resp.LastStableOffset, nil
+	}
+}
+
 // fetchLog fetches topic/partition from offset at (-1: the log start
 // first; the answer's LogStartOffset says where that is) on broker id.
 func (c *Cluster) fetchLog(id int32, topic string, partition int32, at int64) (*kmsg.FetchResponseTopicPartition, error) {

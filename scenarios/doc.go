@@ -53,6 +53,10 @@
 //   - seed: int64 fixing the emulator's random choices; nil lets the runner
 //     choose. KAFKAEMU_SEED overrides it (the runner's job).
 //   - timeout: duration bounding the run; 0 leaves it to the runner.
+//   - clock: virtual (default) or real, the clock the run keeps under go
+//     test: virtual runs it in a testing/synctest bubble on an in-memory
+//     network when the test binary is built with -tags synctests (see
+//     RunScenario); kafkaemu run always keeps the real clock.
 //   - cluster (required): brokers (1..64; ids 0..brokers-1) and
 //     replica_lag_max (how long a follower that stopped copying stays in the
 //     ISR; default the emulator's 200ms).

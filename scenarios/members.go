@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/assertions"
@@ -47,12 +46,12 @@ type life struct {
 	killed chan struct{} // closed by a crash: work in hand stops at once
 
 	cl        *kgo.Client // set once the client exists (guarded by run.mu)
-	closeOnce sync.Once
+	closeOnce chanOnce
 	// ending is held while a pipeline ends a transaction: a crash waits
 	// for the answer, since the runner could not tell afterwards whether
 	// a commit it cut off landed. A fence-producer holds it too, so that
 	// the fence lands inside an open transaction (holdOpenTxn).
-	ending sync.Mutex
+	ending chanMutex
 	// txnWrote is set (guarded by run.mu) once a pipeline's open
 	// transaction had a record acknowledged, and cleared when it starts
 	// ending it: the producer is initialised and will talk to the
@@ -451,7 +450,7 @@ func (r *run) consumeLife(c Consumer, l *life, processed *int) {
 				crash = true
 				r.crash(l)
 			}
-			r.count(r.consumed, 1, c.Name, c.Group) // progress triggers fire mid-batch
+			r.count(r.consumed, 1, c.Name, groupKey(c.Group)) // progress triggers fire mid-batch
 			if crash {
 				break
 			}
@@ -477,7 +476,7 @@ func (r *run) consumeLife(c Consumer, l *life, processed *int) {
 // hand, then commits everything processed, and the rest of the poll's
 // records of revoked partitions are not processed.
 type batch struct {
-	mu      sync.Mutex
+	mu      chanMutex
 	inHand  bool                                 // a poll is being processed
 	revoked map[string]map[int32]bool            // partitions revoked while it was
 	pending map[string]map[int32]kgo.EpochOffset // processed, not committed
@@ -605,7 +604,7 @@ func (r *run) recordCommit(name, group string) func(*kgo.Client, *kmsg.OffsetCom
 			}
 		}
 		r.mu.Unlock()
-		r.count(r.committed, n, name, group)
+		r.count(r.committed, n, name, groupKey(group))
 	}
 }
 
@@ -691,6 +690,11 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 			r.mu.Unlock()
 			*processed++
 			if p.CrashAfter > 0 && *processed == p.CrashAfter {
+				// The transaction's records reach the log first, so
+				// that the crash leaves an open transaction that wrote
+				// (which holds read_committed readers until it is
+				// aborted), not one cut off before its first produce.
+				_ = sess.Client().Flush(r.ctx)
 				r.crash(l)
 				break
 			}
@@ -729,8 +733,8 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		h.EndTxn(p.Name, committed)
 		l.ending.Unlock()
 		if committed {
-			r.count(r.consumed, len(recs), p.Name, p.Group)
-			r.count(r.committed, len(recs), p.Name, p.Group)
+			r.count(r.consumed, len(recs), p.Name, groupKey(p.Group))
+			r.count(r.committed, len(recs), p.Name, groupKey(p.Group))
 		}
 		if err != nil {
 			stopped("end transaction", err)

@@ -33,6 +33,7 @@ func TestMinimalTakesDefaults(t *testing.T) {
 	want := &Scenario{
 		Pos:     Pos{file, 2, 1},
 		Name:    "minimal",
+		Clock:   ClockVirtual,
 		Cluster: Cluster{Pos: Pos{file, 3, 10}, Brokers: 1},
 		Topics:  []Topic{{Pos: Pos{file, 5, 5}, Name: "t", Partitions: 1, Replicas: 1, Configs: map[string]string{}}},
 		Workload: Workload{

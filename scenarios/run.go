@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/assertions"
@@ -60,20 +62,59 @@ func RunDir(t *testing.T, dir string) {
 // franz-go clients, its fault timeline, then its expectations, judged by
 // the assertions checker. A failed expectation reports the expectation,
 // the anomalies found, the seed that replays the run and the journal's tail.
+//
+// Under a *testing.T, when the test binary is built with -tags synctests
+// (which makes kgo's locks bubble-aware, see harness.KgoBubbleLocks), the
+// scenario runs in a testing/synctest bubble on the cluster's virtual
+// network: its timeouts (sessions, transactions, replica lag) pass on the
+// bubble's clock, which moves only when every goroutine of the run waits,
+// so settling is real quiescence rather than a guess about a busy machine.
+// Without the tag, or with `clock: real` in the file, it runs on the real
+// clock, and the test log says why.
 func RunScenario(tb testing.TB, s *Scenario) {
 	tb.Helper()
 	seed, err := scenarioSeed(s)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if failed := newRun(tb, s, seed).execute(); failed != "" {
+	t, isT := tb.(*testing.T)
+	why := realClockReason(s, isT)
+	if why == "" {
+		synctest.Test(t, func(t *testing.T) {
+			if failed := newRun(t, s, seed, true).execute(); failed != "" {
+				t.Error(failed)
+			}
+		})
+		return
+	}
+	if isT && !realClockNoted.Swap(true) {
+		tb.Logf("kafkaemu: %s runs on the real clock: %s", s.Name, why)
+	}
+	if failed := newRun(tb, s, seed, false).execute(); failed != "" {
 		tb.Error(failed)
 	}
 }
 
-func newRun(tb testing.TB, s *Scenario, seed int64) *run {
+// realClockNoted makes the real-clock reason that holds for every
+// scenario of a test binary (no synctests tag) appear once in its log.
+var realClockNoted atomic.Bool
+
+// realClockReason says why s cannot run in a synctest bubble, or "".
+func realClockReason(s *Scenario, isT bool) string {
+	switch {
+	case !isT:
+		return "a bubble needs a *testing.T"
+	case s.Clock == ClockReal:
+		return fmt.Sprintf("%s asks for it (clock: real)", s.Pos)
+	case !harness.KgoBubbleLocks():
+		return "the test binary was built without -tags synctests, and kgo's commit and transaction locks would stop a bubble's clock"
+	}
+	return ""
+}
+
+func newRun(tb testing.TB, s *Scenario, seed int64, virtual bool) *run {
 	r := &run{
-		tb: tb, s: s, seed: seed,
+		tb: tb, s: s, seed: seed, virtual: virtual,
 		acked: map[string]int{}, consumed: map[string]int{}, committed: map[string]int{}, zombies: map[string]int{},
 		members: map[string]*life{}, down: map[string]chan *life{}, crashedAt: map[string]time.Time{},
 		fencing: map[string]bool{}, commitAt: map[groupPartition]int64{}, position: map[groupPartition]int64{}, logStart: map[topicPartition]int64{},
@@ -97,11 +138,12 @@ func scenarioSeed(s *Scenario) (int64, error) {
 }
 
 type run struct {
-	tb   testing.TB
-	s    *Scenario
-	seed int64
-	c    *harness.Cluster
-	ctx  context.Context
+	tb      testing.TB
+	s       *Scenario
+	seed    int64
+	virtual bool // in a synctest bubble, on the cluster's virtual network
+	c       *harness.Cluster
+	ctx     context.Context
 
 	mu        sync.Mutex
 	progress  *sync.Cond
@@ -133,6 +175,21 @@ type run struct {
 	phantomJoins sync.WaitGroup
 }
 
+// groupKey is a group's key in the run's counts. Groups and clients have
+// names of their own (a consumer may be named after its group), so a
+// group's count is kept apart from its members': a consumer "billing" in
+// group "billing" counted its records twice.
+func groupKey(group string) string { return "group " + group }
+
+// countKey is the key of a count scoped to a client, or else to a group
+// ("", "": the total).
+func countKey(client, group string) string {
+	if group != "" && client == "" {
+		return groupKey(group)
+	}
+	return client
+}
+
 func (r *run) count(m map[string]int, n int, names ...string) {
 	r.mu.Lock()
 	m[""] += n
@@ -162,6 +219,9 @@ func (r *run) execute() string {
 	}
 	for _, t := range s.Topics {
 		opts = append(opts, fake.Topic(t.Name, t.Partitions, t.Replicas, t.Configs))
+	}
+	if r.virtual {
+		opts = append(opts, fake.VirtualNetwork())
 	}
 	r.c = harness.Start(r.tb, opts...)
 	timeout := s.Timeout
@@ -268,7 +328,14 @@ func (r *run) settle() {
 			last, lastChange = n, time.Now()
 		}
 		if time.Since(lastChange) >= quiet {
-			return
+			// A transaction still open (its writer crashed inside it)
+			// holds read_committed readers at the last stable offset
+			// until the coordinator aborts it after the transaction
+			// timeout: what they will read has not been read yet.
+			if !r.openTransaction() {
+				return
+			}
+			lastChange = time.Now()
 		}
 		select {
 		case <-r.ctx.Done():
@@ -276,6 +343,37 @@ func (r *run) settle() {
 		case <-tick.C:
 		}
 	}
+}
+
+// openTransaction reports whether a partition that a read_committed
+// consumer or pipeline reads has a transaction open on it (its last
+// stable offset is below its high watermark).
+func (r *run) openTransaction() bool {
+	topics := map[string]bool{}
+	for _, c := range r.s.Workload.Consumers {
+		if c.Isolation == ReadCommitted {
+			for _, t := range c.Topics {
+				topics[t] = true
+			}
+		}
+	}
+	for _, p := range r.s.Workload.Pipelines {
+		if p.Isolation == ReadCommitted {
+			topics[p.Input] = true
+		}
+	}
+	for topic := range topics {
+		for part := int32(0); ; part++ {
+			st, err := r.c.Partition(topic, part)
+			if err != nil {
+				break
+			}
+			if lso, err := r.c.LastStableOffset(topic, part); err == nil && lso < st.HighWatermark {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // membersJoined reports whether every running consumer and pipeline is a
@@ -722,9 +820,9 @@ func (r *run) fired(t Trigger, start time.Time) bool {
 	case OnAcked:
 		return r.acked[t.Producer] >= t.Count
 	case OnConsumed:
-		return r.consumed[t.Consumer+t.Group] >= t.Count
+		return r.consumed[countKey(t.Consumer, t.Group)] >= t.Count
 	case OnCommitted:
-		return r.committed[t.Consumer+t.Group] >= t.Count
+		return r.committed[countKey(t.Consumer, t.Group)] >= t.Count
 	}
 	return !time.Now().Before(start.Add(t.Elapsed))
 }
@@ -1046,7 +1144,7 @@ func (r *run) judge(e Expectation, report assertions.Report, counts map[ExpectKi
 		}
 		return ""
 	case ExpectAcked, ExpectConsumed, ExpectFenced:
-		n = counts[e.Kind][e.Producer+e.Consumer+e.Group] // at most one scope is set
+		n = counts[e.Kind][countKey(e.Producer+e.Consumer, e.Group)] // at most one scope is set
 	case ExpectRebalances:
 		n = r.rebalances(e.Group)
 	case ExpectProduceError:

@@ -21,13 +21,26 @@ type Scenario struct {
 	// pick one (and print it on failure).
 	Seed *int64
 	// Timeout bounds the whole run; 0 leaves it to the runner.
-	Timeout  time.Duration
+	Timeout time.Duration
+	// Clock is the clock the run keeps under go test: ClockVirtual (the
+	// default) runs it in a testing/synctest bubble, ClockReal on the wall
+	// clock. kafkaemu run always keeps the real clock.
+	Clock    Clock
 	Cluster  Cluster
 	Topics   []Topic
 	Workload Workload
 	Faults   []Fault // in file order, which is the order simultaneous faults apply in
 	Expect   []Expectation
 }
+
+// Clock is the clock a scenario runs on under go test.
+type Clock string
+
+// The clocks.
+const (
+	ClockVirtual Clock = "virtual"
+	ClockReal    Clock = "real"
+)
 
 // Topic returns the topic named name.
 func (s *Scenario) Topic(name string) (Topic, bool) {
