@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/wire"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -25,8 +26,8 @@ type config struct {
 	kfakeOpts     []kfake.Opt
 	replicaLagMax time.Duration
 	autoCreate    bool
-	wire          wireConfig // see validate.go
-	virtual       bool       // VirtualNetwork
+	wire          wire.Config // the limits: see wire_api.go
+	virtual       bool        // VirtualNetwork
 }
 
 // Brokers sets the number of brokers (default 3). Broker ids are 0..n-1.

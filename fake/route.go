@@ -8,17 +8,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// route handles one client request on its way to kfake. It returns false
-// when the connection is done.
+// route handles one client request on its way to kfake (the network
+// faults have had their say). It returns false when the connection is
+// done.
 func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
-	if !c.net.beforeRoute(cn, h) {
-		return false
-	}
-	switch kmsg.Key(h.key) {
+	switch kmsg.Key(h.Key) {
 	case kmsg.Produce:
 		return c.routeProduce(cn, h, frame, body)
 	case kmsg.Metadata:
-		if h.version < 4 && c.cfg.autoCreate {
+		if h.Version < 4 && c.cfg.autoCreate {
 			c.autoCreateOld(h, body)
 		}
 		return c.forwardThen(cn, h, frame, c.rewriteMetadata(h))
@@ -38,7 +36,7 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		}
 		return c.forwardThen(cn, h, frame, c.observeEndTxn(cn, h, body))
 	case kmsg.JoinGroup, kmsg.SyncGroup:
-		if kmsg.Key(h.key) == kmsg.JoinGroup {
+		if kmsg.Key(h.Key) == kmsg.JoinGroup {
 			frame = c.staticRejoin(h, frame, body)
 		}
 		s := c.forwardObserved(cn, h, frame, c.observeGroup(cn, h, body))
@@ -137,7 +135,7 @@ func (c *Cluster) toController(cn *conn, h reqHeader, body []byte) bool {
 		return false
 	}
 	s := newSlot(h)
-	if !cn.respond(s) {
+	if !cn.Respond(s) {
 		return false
 	}
 	resp, err := c.requestController(req)
@@ -145,7 +143,7 @@ func (c *Cluster) toController(cn *conn, h reqHeader, body []byte) bool {
 		return false
 	}
 	_ = c.syncTopics()
-	s.fill(encodeResponse(h.corr, resp))
+	s.Fill(encodeResponse(h.Corr, resp))
 	return true
 }
 
@@ -172,18 +170,18 @@ func (c *Cluster) routeInitProducerID(cn *conn, h reqHeader, frame, body []byte)
 	}
 	return c.forwardThen(cn, h, frame, func(f []byte) []byte {
 		resp := kmsg.NewPtrInitProducerIDResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if decodeResponse(f, resp) != nil || req.TransactionalID == nil {
 			return f
 		}
-		e := Event{Kind: EventProducerInit, Broker: cn.l.node, ProducerID: resp.ProducerID, ProducerEpoch: resp.ProducerEpoch, Client: h.clientID,
+		e := Event{Kind: EventProducerInit, Broker: cn.Node(), ProducerID: resp.ProducerID, ProducerEpoch: resp.ProducerEpoch, Client: h.ClientID,
 			Error: errMessage(resp.ErrorCode), Detail: "transactional.id=" + *req.TransactionalID}
 		if resp.ErrorCode == 0 {
 			c.mu.Lock()
 			c.issuedEpochs[resp.ProducerID] = max(c.issuedEpochs[resp.ProducerID], resp.ProducerEpoch)
 			c.mu.Unlock()
 		}
-		c.journal.add(e)
+		c.journal.Add(e)
 		return f
 	})
 }
@@ -200,19 +198,14 @@ func (c *Cluster) fencedZombie(cn *conn, h reqHeader, pid int64, epoch int16, tx
 	if !known || epoch >= issued {
 		return false
 	}
-	c.journal.add(Event{Kind: EventProduceRejected, Broker: cn.l.node, ProducerID: pid, ProducerEpoch: epoch, Client: h.clientID,
-		Error: errMessage(kerr.ProducerFenced.Code), Detail: fmt.Sprintf("%s from epoch %d, fenced by epoch %d (transactional.id=%s)", kmsg.NameForKey(h.key), epoch, issued, txnID)})
+	c.journal.Add(Event{Kind: EventProduceRejected, Broker: cn.Node(), ProducerID: pid, ProducerEpoch: epoch, Client: h.ClientID,
+		Error: errMessage(kerr.ProducerFenced.Code), Detail: fmt.Sprintf("%s from epoch %d, fenced by epoch %d (transactional.id=%s)", kmsg.NameForKey(h.Key), epoch, issued, txnID)})
 	return true
 }
 
 // answer sends resp, fake's own answer to a request kfake never sees.
 func (c *Cluster) answer(cn *conn, h reqHeader, resp kmsg.Response) bool {
-	s := newSlot(h)
-	if !cn.respond(s) {
-		return false
-	}
-	s.fill(encodeResponse(h.corr, resp))
-	return true
+	return cn.Answer(h, resp)
 }
 
 // noteCoordinatorKeys remembers group and transactional ids so that a
@@ -244,18 +237,13 @@ func (c *Cluster) noteCoordinatorKeys(h reqHeader, body []byte) {
 // forwardThen forwards a request to kfake and passes kfake's answer
 // through fn before the client sees it.
 func (c *Cluster) forwardThen(cn *conn, h reqHeader, frame []byte, fn func([]byte) []byte) bool {
-	return c.forwardObserved(cn, h, frame, fn) != nil
+	return cn.ForwardThen(h, frame, fn) != nil
 }
 
 // forwardObserved is forwardThen returning the response's slot (nil when
 // the connection is done), for a caller that waits on the answer.
 func (c *Cluster) forwardObserved(cn *conn, h reqHeader, frame []byte, fn func([]byte) []byte) *slot {
-	s := newSlot(h)
-	s.onResp = fn
-	if !cn.respond(s) || !cn.forward(frame, s) {
-		return nil
-	}
-	return s
+	return cn.ForwardThen(h, frame, fn)
 }
 
 // rewriteMetadata makes Metadata show the model: leader, epoch, replicas,
@@ -263,7 +251,7 @@ func (c *Cluster) forwardObserved(cn *conn, h reqHeader, frame []byte, fn func([
 func (c *Cluster) rewriteMetadata(h reqHeader) func([]byte) []byte {
 	return func(frame []byte) []byte {
 		resp := kmsg.NewPtrMetadataResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if err := decodeResponse(frame, resp); err != nil {
 			return frame
 		}
@@ -318,7 +306,7 @@ func (c *Cluster) rewriteMetadata(h reqHeader) func([]byte) []byte {
 				}
 			}
 		}
-		return encodeResponse(h.corr, resp)
+		return encodeResponse(h.Corr, resp)
 	}
 }
 
@@ -344,7 +332,7 @@ func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte
 		}
 		req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
 		resp := kmsg.NewPtrOffsetForLeaderEpochResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
@@ -383,22 +371,22 @@ func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte
 			f.sp.LeaderEpoch, f.sp.EndOffset = f.p.endOffsetFor(f.epoch, hw)
 			c.mu.Unlock()
 		}
-		return encodeResponse(h.corr, resp)
+		return encodeResponse(h.Corr, resp)
 	}
 }
 
 // observeFetch journals the record ranges each connection was served.
 func (c *Cluster) observeFetch(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
-	readCommitted := fetchIsolation(h.version, body) == 1
+	readCommitted := fetchIsolation(h.Version, body) == 1
 	return func(frame []byte) []byte {
 		resp := kmsg.NewPtrFetchResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if err := decodeResponse(frame, resp); err != nil {
 			return frame
 		}
 		for _, t := range resp.Topics {
 			name := t.Topic
-			if h.version >= 13 {
+			if h.Version >= 13 {
 				c.mu.Lock()
 				name = c.topicIDs[t.TopicID]
 				c.mu.Unlock()
@@ -408,7 +396,7 @@ func (c *Cluster) observeFetch(cn *conn, h reqHeader, body []byte) func([]byte) 
 				if !ok || p.ErrorCode != 0 {
 					continue
 				}
-				c.journal.add(Event{Kind: EventFetch, Broker: cn.l.node, Topic: name, Partition: p.Partition, Offset: first, LastOffset: last, Client: h.clientID, Conn: cn.remote, ReadCommitted: readCommitted})
+				c.journal.Add(Event{Kind: EventFetch, Broker: cn.Node(), Topic: name, Partition: p.Partition, Offset: first, LastOffset: last, Client: h.ClientID, Conn: cn.Remote(), ReadCommitted: readCommitted})
 			}
 		}
 		return frame
@@ -493,16 +481,16 @@ func (c *Cluster) observeCommit(cn *conn, h reqHeader, body []byte) func([]byte)
 		default:
 			return frame
 		}
-		resp.SetVersion(h.version)
+		resp.SetVersion(h.Version)
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
 		report := func(topic string, part int32, code int16) {
-			e := Event{Kind: EventOffsetCommit, Broker: cn.l.node, Group: group, Topic: topic, Partition: part, Offset: offsets[key{topic, part}], Client: h.clientID, Conn: cn.remote, Transactional: txn}
+			e := Event{Kind: EventOffsetCommit, Broker: cn.Node(), Group: group, Topic: topic, Partition: part, Offset: offsets[key{topic, part}], Client: h.ClientID, Conn: cn.Remote(), Transactional: txn}
 			if code != 0 {
 				e.Error = errMessage(code)
 			}
-			c.journal.add(e)
+			c.journal.Add(e)
 		}
 		switch r := resp.(type) {
 		case *kmsg.OffsetCommitResponse:
@@ -534,11 +522,11 @@ func (c *Cluster) observeGroup(cn *conn, h reqHeader, body []byte) func([]byte) 
 			return frame
 		}
 		resp := kreq.ResponseKind()
-		resp.SetVersion(h.version)
+		resp.SetVersion(h.Version)
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
-		e := Event{Kind: EventGroup, Broker: cn.l.node, Client: h.clientID, Conn: cn.remote}
+		e := Event{Kind: EventGroup, Broker: cn.Node(), Client: h.ClientID, Conn: cn.Remote()}
 		switch r := resp.(type) {
 		case *kmsg.JoinGroupResponse:
 			q := kreq.(*kmsg.JoinGroupRequest)
@@ -595,7 +583,7 @@ func (c *Cluster) observeGroup(cn *conn, h reqHeader, body []byte) func([]byte) 
 		default:
 			return frame
 		}
-		c.journal.add(e)
+		c.journal.Add(e)
 		return frame
 	}
 }
@@ -616,11 +604,11 @@ func (c *Cluster) observeEndTxn(cn *conn, h reqHeader, body []byte) func([]byte)
 			return frame
 		}
 		resp := kmsg.NewPtrEndTxnResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
-		c.journal.add(Event{Kind: EventTxnEnd, Broker: cn.l.node, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Committed: req.Commit, Client: h.clientID, Detail: "transactional.id=" + req.TransactionalID, Error: errMessage(resp.ErrorCode)})
+		c.journal.Add(Event{Kind: EventTxnEnd, Broker: cn.Node(), ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Committed: req.Commit, Client: h.ClientID, Detail: "transactional.id=" + req.TransactionalID, Error: errMessage(resp.ErrorCode)})
 		return frame
 	}
 }

@@ -1,4 +1,4 @@
-package fake
+package journal
 
 import (
 	"encoding/json"
@@ -89,11 +89,11 @@ type RecordValue struct {
 
 // String is a one-line, human-readable form of e.
 func (e Event) String() string {
-	return fmt.Sprintf("#%d %s %s", e.Seq, e.Time.Format("15:04:05.000000"), e.describe())
+	return fmt.Sprintf("#%d %s %s", e.Seq, e.Time.Format("15:04:05.000000"), e.Describe())
 }
 
-// describe is e's line without its sequence number and time.
-func (e Event) describe() string {
+// Describe is e's line without its sequence number and time.
+func (e Event) Describe() string {
 	var b strings.Builder
 	b.WriteString(string(e.Kind))
 	if e.Topic != "" {
@@ -203,7 +203,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// Timeline renders events (a Journal, or one read back from JSON lines) as
+// Timeline renders events (a Log's, or ones read back from JSON lines) as
 // a report: a summary of what happened, then one line per event with its
 // time since the first event.
 func Timeline(events []Event) string {
@@ -234,15 +234,15 @@ func Timeline(events []Event) string {
 		count[EventFaultAdded], count[EventFaultHit], count[EventFaultRemoved])
 	start := events[0].Time
 	for _, e := range events {
-		fmt.Fprintf(&b, "%+10.3fms #%-5d %s\n", float64(e.Time.Sub(start).Microseconds())/1000, e.Seq, e.describe())
+		fmt.Fprintf(&b, "%+10.3fms #%-5d %s\n", float64(e.Time.Sub(start).Microseconds())/1000, e.Seq, e.Describe())
 	}
 	return b.String()
 }
 
-// ReadJournal reads events written by WriteJournal (or served by
-// kafkaemu serve's GET /journal). A line that is not an event is an error
-// naming the line.
-func ReadJournal(r io.Reader) ([]Event, error) {
+// Read reads events written as JSON lines (Log.WriteJSON, or kafkaemu
+// serve's and kafkaemu proxy's GET /journal). A line that is not an event
+// is an error naming the line.
+func Read(r io.Reader) ([]Event, error) {
 	var evs []Event
 	dec := json.NewDecoder(r)
 	for line := 1; ; line++ {
@@ -258,62 +258,65 @@ func ReadJournal(r io.Reader) ([]Event, error) {
 	}
 }
 
-// journal is an append-only, concurrency-safe event log.
-type journal struct {
+// Log is an append-only, concurrency-safe event log; its zero value is
+// ready to use. It numbers events from 1 (Event.Seq) and stamps each with
+// time.Now (the bubble's clock inside testing/synctest).
+type Log struct {
 	mu     sync.Mutex
 	events []Event
 	seq    int64
 	open   map[int64]bool // producer ids with a transaction in progress
 }
 
-func (j *journal) add(e Event) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	// Kafka has no begin on the wire (AddPartitionsToTxn is gone with
-	// KIP-890): a transaction begins, for the journal, where its first
-	// record is appended.
+// Add appends e, setting its Seq and Time. A transactional append by a
+// producer with no transaction open is preceded by a txn-begin event:
+// Kafka has no begin on the wire (AddPartitionsToTxn is gone with
+// KIP-890), so a transaction begins, for the journal, where its first
+// record is appended.
+func (l *Log) Add(e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	switch {
-	case e.Kind == EventAppend && e.Transactional && !j.open[e.ProducerID]:
-		if j.open == nil {
-			j.open = map[int64]bool{}
+	case e.Kind == EventAppend && e.Transactional && !l.open[e.ProducerID]:
+		if l.open == nil {
+			l.open = map[int64]bool{}
 		}
-		j.open[e.ProducerID] = true
-		j.appendLocked(Event{Kind: EventTxnBegin, Broker: e.Broker, ProducerID: e.ProducerID, ProducerEpoch: e.ProducerEpoch, Client: e.Client})
+		l.open[e.ProducerID] = true
+		l.appendLocked(Event{Kind: EventTxnBegin, Broker: e.Broker, ProducerID: e.ProducerID, ProducerEpoch: e.ProducerEpoch, Client: e.Client})
 	case e.Kind == EventTxnEnd:
-		delete(j.open, e.ProducerID)
+		delete(l.open, e.ProducerID)
 	}
-	j.appendLocked(e)
+	l.appendLocked(e)
 }
 
-func (j *journal) appendLocked(e Event) {
-	j.seq++
-	e.Seq = j.seq
+func (l *Log) appendLocked(e Event) {
+	l.seq++
+	e.Seq = l.seq
 	e.Time = time.Now()
-	j.events = append(j.events, e)
+	l.events = append(l.events, e)
 }
 
-func (j *journal) snapshot() []Event {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append([]Event(nil), j.events...)
+// Events returns every event so far, in order.
+func (l *Log) Events() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.events...)
 }
 
-// Journal returns every event so far, in order.
-func (c *Cluster) Journal() []Event { return c.journal.snapshot() }
-
-// JournalSince returns the events after the one numbered seq (Event.Seq),
-// in order: a caller that follows the journal reads only what is new.
-func (c *Cluster) JournalSince(seq int64) []Event {
-	c.journal.mu.Lock()
-	defer c.journal.mu.Unlock()
+// Since returns the events after the one numbered seq (Event.Seq), in
+// order: a caller that follows the log reads only what is new.
+func (l *Log) Since(seq int64) []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	// Seq numbers events from 1, one apart.
-	return append([]Event(nil), c.journal.events[min(max(seq, 0), int64(len(c.journal.events))):]...)
+	return append([]Event(nil), l.events[min(max(seq, 0), int64(len(l.events))):]...)
 }
 
-// WriteJournal writes the journal as JSON lines, one event a line.
-func (c *Cluster) WriteJournal(w io.Writer) error {
+// WriteJSON writes every event as JSON lines, one event a line (what Read
+// reads back).
+func (l *Log) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
-	for _, e := range c.journal.snapshot() {
+	for _, e := range l.Events() {
 		if err := enc.Encode(e); err != nil {
 			return err
 		}
@@ -321,12 +324,12 @@ func (c *Cluster) WriteJournal(w io.Writer) error {
 	return nil
 }
 
-// JournalTail is the last n events as readable lines, for a test log.
-func (c *Cluster) JournalTail(n int) string {
+// Tail is the last n events as readable lines, for a test log.
+func (l *Log) Tail(n int) string {
 	if n <= 0 {
 		return ""
 	}
-	evs := c.journal.snapshot()
+	evs := l.Events()
 	if len(evs) > n {
 		evs = evs[len(evs)-n:]
 	}
