@@ -3,6 +3,7 @@ package fake
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 	"time"
 
@@ -35,19 +36,17 @@ type batchHeader struct {
 	ok            bool
 }
 
-func parseBatchHeader(b []byte) batchHeader {
-	if len(b) < 61 {
-		return batchHeader{producerID: -1}
-	}
-	attrs := int16(binary.BigEndian.Uint16(b[21:23]))
+func parseBatchHeader(b []byte) batchHeader { return toBatchHeader(observe.ParseBatch(b)) }
+
+func toBatchHeader(ob observe.Batch) batchHeader {
 	return batchHeader{
-		producerID:    int64(binary.BigEndian.Uint64(b[43:51])),
-		producerEpoch: int16(binary.BigEndian.Uint16(b[51:53])),
-		sequence:      int32(binary.BigEndian.Uint32(b[53:57])),
-		records:       int32(binary.BigEndian.Uint32(b[57:61])),
-		transactional: attrs&0x10 != 0,
-		control:       attrs&0x20 != 0,
-		ok:            true,
+		producerID:    ob.ProducerID,
+		producerEpoch: ob.ProducerEpoch,
+		sequence:      ob.Sequence,
+		records:       ob.Records,
+		transactional: ob.Transactional,
+		control:       ob.Control,
+		ok:            ob.OK,
 	}
 }
 
@@ -330,36 +329,18 @@ func (c *Cluster) journalAppendsLocked(node int32, h reqHeader, req *kmsg.Produc
 			if rp.ErrorCode != 0 {
 				continue
 			}
-			hdr := findBatch(req, rt.Topic, rt.TopicID, rp.Partition)
+			ob := observe.FindBatch(req, rt.Topic, rt.TopicID, rp.Partition)
+			hdr := toBatchHeader(ob)
 			if p := c.lookupLocked(name, rp.Partition); p != nil {
 				if base, ok := p.loggedLocked(hdr); ok && base == rp.BaseOffset {
 					continue // a retry kfake deduplicated: the log did not grow
 				}
 				p.noteLoggedLocked(hdr, rp.BaseOffset)
 			}
-			c.journal.Add(Event{
-				Kind: EventAppend, Broker: node, Topic: name, Partition: rp.Partition,
-				Offset: rp.BaseOffset, LastOffset: rp.BaseOffset + int64(hdr.records) - 1,
-				Acks: req.Acks, ProducerID: hdr.producerID, ProducerEpoch: hdr.producerEpoch,
-				Sequence: hdr.sequence, Transactional: hdr.transactional, Client: h.ClientID,
-			})
+			c.journal.Add(observe.Append(observe.Source{Broker: node, Client: h.ClientID}, req, name, rp.Partition, ob, rp.BaseOffset))
 			c.journal.Add(Event{Kind: EventHighWatermark, Broker: node, Topic: name, Partition: rp.Partition, Offset: rp.BaseOffset + int64(hdr.records)})
 		}
 	}
-}
-
-func findBatch(req *kmsg.ProduceRequest, topic string, id [16]byte, part int32) batchHeader {
-	for _, rt := range req.Topics {
-		if rt.Topic != topic || rt.TopicID != id {
-			continue
-		}
-		for _, rp := range rt.Partitions {
-			if rp.Partition == part {
-				return parseBatchHeader(rp.Records)
-			}
-		}
-	}
-	return batchHeader{producerID: -1}
 }
 
 // enterTailModeLocked switches p to tail mode: once the writes kfake is

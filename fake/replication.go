@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 	"time"
 
@@ -123,12 +124,7 @@ func (c *Cluster) flush(p *partitionState) {
 	}
 }
 
-func errMessage(code int16) string {
-	if e := kerr.ErrorForCode(code); e != nil {
-		return e.Error()
-	}
-	return ""
-}
+func errMessage(code int16) string { return observe.ErrMessage(code) }
 
 // expandISRLocked: replicas that are up and copying have caught up (the
 // tail is empty) and rejoin the ISR.

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -171,11 +172,13 @@ func (c *Cluster) routeInitProducerID(cn *conn, h reqHeader, frame, body []byte)
 	return c.forwardThen(cn, h, frame, func(f []byte) []byte {
 		resp := kmsg.NewPtrInitProducerIDResponse()
 		resp.Version = h.Version
-		if decodeResponse(f, resp) != nil || req.TransactionalID == nil {
+		if decodeResponse(f, resp) != nil {
 			return f
 		}
-		e := Event{Kind: EventProducerInit, Broker: cn.Node(), ProducerID: resp.ProducerID, ProducerEpoch: resp.ProducerEpoch, Client: h.ClientID,
-			Error: errMessage(resp.ErrorCode), Detail: "transactional.id=" + *req.TransactionalID}
+		e, ok := observe.ProducerInit(source(cn, h), req, resp)
+		if !ok {
+			return f
+		}
 		if resp.ErrorCode == 0 {
 			c.mu.Lock()
 			c.issuedEpochs[resp.ProducerID] = max(c.issuedEpochs[resp.ProducerID], resp.ProducerEpoch)
@@ -310,7 +313,8 @@ func (c *Cluster) rewriteMetadata(h reqHeader) func([]byte) []byte {
 	}
 }
 
-// topicName resolves a topic given by name or, in newer requests, by id.
+// topicName resolves a topic given by name or, in newer requests, by id
+// (an observe.TopicName).
 func (c *Cluster) topicName(name string, id [16]byte) string {
 	if name != "" || id == ([16]byte{}) {
 		return name
@@ -377,134 +381,40 @@ func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte
 
 // observeFetch journals the record ranges each connection was served.
 func (c *Cluster) observeFetch(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
-	readCommitted := fetchIsolation(h.Version, body) == 1
+	readCommitted := observe.FetchIsolation(h.Version, body) == 1
 	return func(frame []byte) []byte {
 		resp := kmsg.NewPtrFetchResponse()
 		resp.Version = h.Version
 		if err := decodeResponse(frame, resp); err != nil {
 			return frame
 		}
-		for _, t := range resp.Topics {
-			name := t.Topic
-			if h.Version >= 13 {
-				c.mu.Lock()
-				name = c.topicIDs[t.TopicID]
-				c.mu.Unlock()
-			}
-			for _, p := range t.Partitions {
-				first, last, ok := batchRange(p.RecordBatches)
-				if !ok || p.ErrorCode != 0 {
-					continue
-				}
-				c.journal.Add(Event{Kind: EventFetch, Broker: cn.Node(), Topic: name, Partition: p.Partition, Offset: first, LastOffset: last, Client: h.ClientID, Conn: cn.Remote(), ReadCommitted: readCommitted})
-			}
+		for _, e := range observe.Fetches(source(cn, h), resp, readCommitted, c.topicName) {
+			c.journal.Add(e)
 		}
 		return frame
 	}
 }
 
-// fetchIsolation reads a Fetch request's isolation level without decoding
-// the request: it follows ReplicaID (before v15), MaxWaitMillis, MinBytes
-// and MaxBytes. Versions before 4 have none (read_uncommitted).
-func fetchIsolation(version int16, body []byte) int8 {
-	at := 16
-	switch {
-	case version < 4:
-		return 0
-	case version >= 15:
-		at = 12
-	}
-	if len(body) <= at {
-		return 0
-	}
-	return int8(body[at])
+// source is where a client request came from, for the journal.
+func source(cn *conn, h reqHeader) observe.Source {
+	return observe.Source{Broker: cn.Node(), Client: h.ClientID, Conn: cn.Remote()}
 }
 
-// batchRange is the first and last offset of the record batches in b.
-func batchRange(b []byte) (first, last int64, ok bool) {
-	for len(b) >= 61 {
-		base := int64(be64(b[0:8]))
-		length := int(be32(b[8:12]))
-		lastDelta := int64(int32(be32(b[23:27])))
-		if !ok {
-			first, ok = base, true
-		}
-		last = base + lastDelta
-		if 12+length > len(b) || length <= 0 {
-			break
-		}
-		b = b[12+length:]
-	}
-	return first, last, ok
-}
-
-func be64(b []byte) uint64 {
-	return uint64(be32(b[0:4]))<<32 | uint64(be32(b[4:8]))
-}
-
-func be32(b []byte) uint32 {
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-
-// observeCommit journals committed offsets that the coordinator accepted.
+// observeCommit journals committed offsets and what the coordinator
+// answered.
 func (c *Cluster) observeCommit(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
 	kreq, err := decodeRequest(h, body)
 	return func(frame []byte) []byte {
 		if err != nil {
 			return frame
 		}
-		type key struct {
-			t string
-			p int32
-		}
-		offsets := map[key]int64{}
-		var group string
-		var txn bool
-		var resp kmsg.Response
-		switch r := kreq.(type) {
-		case *kmsg.OffsetCommitRequest:
-			group = r.Group
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					offsets[key{c.topicName(t.Topic, t.TopicID), p.Partition}] = p.Offset
-				}
-			}
-			resp = r.ResponseKind()
-		case *kmsg.TxnOffsetCommitRequest:
-			group, txn = r.Group, true
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					offsets[key{t.Topic, p.Partition}] = p.Offset
-				}
-			}
-			resp = r.ResponseKind()
-		default:
-			return frame
-		}
+		resp := kreq.ResponseKind()
 		resp.SetVersion(h.Version)
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
-		report := func(topic string, part int32, code int16) {
-			e := Event{Kind: EventOffsetCommit, Broker: cn.Node(), Group: group, Topic: topic, Partition: part, Offset: offsets[key{topic, part}], Client: h.ClientID, Conn: cn.Remote(), Transactional: txn}
-			if code != 0 {
-				e.Error = errMessage(code)
-			}
+		for _, e := range observe.Commits(source(cn, h), kreq, resp, c.topicName) {
 			c.journal.Add(e)
-		}
-		switch r := resp.(type) {
-		case *kmsg.OffsetCommitResponse:
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					report(c.topicName(t.Topic, t.TopicID), p.Partition, p.ErrorCode)
-				}
-			}
-		case *kmsg.TxnOffsetCommitResponse:
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					report(t.Topic, p.Partition, p.ErrorCode)
-				}
-			}
 		}
 		return frame
 	}
@@ -526,73 +436,14 @@ func (c *Cluster) observeGroup(cn *conn, h reqHeader, body []byte) func([]byte) 
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
-		e := Event{Kind: EventGroup, Broker: cn.Node(), Client: h.ClientID, Conn: cn.Remote()}
-		switch r := resp.(type) {
-		case *kmsg.JoinGroupResponse:
-			q := kreq.(*kmsg.JoinGroupRequest)
-			c.noteJoinResponse(q.Group, r)
-			e.Group, e.Epoch, e.Error = q.Group, r.Generation, errMessage(r.ErrorCode)
-			e.Detail = fmt.Sprintf("join: member %s generation %d leader %s protocol %s", r.MemberID, r.Generation, r.LeaderID, strPtr(r.Protocol))
-		case *kmsg.SyncGroupResponse:
-			q := kreq.(*kmsg.SyncGroupRequest)
-			e.Group, e.Epoch, e.Error = q.Group, q.Generation, errMessage(r.ErrorCode)
-			e.Detail = fmt.Sprintf("sync: member %s generation %d", q.MemberID, q.Generation)
-		case *kmsg.HeartbeatResponse:
-			if r.ErrorCode == 0 {
-				return frame // healthy heartbeats would drown the journal
-			}
-			q := kreq.(*kmsg.HeartbeatRequest)
-			e.Group, e.Epoch, e.Error = q.Group, q.Generation, errMessage(r.ErrorCode)
-			e.Detail = fmt.Sprintf("heartbeat: member %s generation %d", q.MemberID, q.Generation)
-		case *kmsg.LeaveGroupResponse:
-			q := kreq.(*kmsg.LeaveGroupRequest)
-			e.Group, e.Error = q.Group, errMessage(r.ErrorCode)
-			e.Detail = "leave"
-		case *kmsg.OffsetFetchResponse:
-			// Only refusals: a KIP-848 member can learn here that it was
-			// expelled (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
-			q := kreq.(*kmsg.OffsetFetchRequest)
-			group, member, code := q.Group, "", r.ErrorCode
-			if len(q.Groups) > 0 {
-				group = q.Groups[0].Group
-				member = strPtr(q.Groups[0].MemberID)
-				e.Epoch = q.Groups[0].MemberEpoch
-			}
-			if len(r.Groups) > 0 && r.Groups[0].ErrorCode != 0 {
-				code = r.Groups[0].ErrorCode
-			}
-			if code == 0 {
-				return frame
-			}
-			e.Group, e.Error = group, errMessage(code)
-			e.Detail = "offset fetch: member " + member
-		case *kmsg.ConsumerGroupHeartbeatResponse:
-			q := kreq.(*kmsg.ConsumerGroupHeartbeatRequest)
-			if r.ErrorCode == 0 && r.MemberEpoch == q.MemberEpoch && r.Assignment == nil {
-				return frame // nothing changed
-			}
-			e.Group, e.Epoch, e.Error = q.Group, r.MemberEpoch, errMessage(r.ErrorCode)
-			e.Detail = fmt.Sprintf("consumer heartbeat: member %s epoch %d -> %d", strPtr(r.MemberID), q.MemberEpoch, r.MemberEpoch)
-			if r.Assignment != nil {
-				n := 0
-				for _, t := range r.Assignment.Topics {
-					n += len(t.Partitions)
-				}
-				e.Detail += fmt.Sprintf(", assigned %d partitions", n)
-			}
-		default:
-			return frame
+		if r, ok := resp.(*kmsg.JoinGroupResponse); ok {
+			c.noteJoinResponse(kreq.(*kmsg.JoinGroupRequest).Group, r)
 		}
-		c.journal.Add(e)
+		if e, ok := observe.Group(source(cn, h), kreq, resp); ok {
+			c.journal.Add(e)
+		}
 		return frame
 	}
-}
-
-func strPtr(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // observeEndTxn journals transaction commits and aborts.
@@ -608,7 +459,7 @@ func (c *Cluster) observeEndTxn(cn *conn, h reqHeader, body []byte) func([]byte)
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
-		c.journal.Add(Event{Kind: EventTxnEnd, Broker: cn.Node(), ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Committed: req.Commit, Client: h.ClientID, Detail: "transactional.id=" + req.TransactionalID, Error: errMessage(resp.ErrorCode)})
+		c.journal.Add(observe.EndTxn(source(cn, h), req, resp))
 		return frame
 	}
 }
