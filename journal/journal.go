@@ -40,6 +40,10 @@ const (
 	// why, APIKey and APIVersion are the request's (-1 if unread),
 	// Detail is the frame's first bytes in hex.
 	EventBadRequest EventKind = "bad-request"
+	// EventUpstreamUnreachable: the fault proxy could not connect to the
+	// upstream broker (Broker) for a client connection (Conn), which it
+	// closed; Error says why.
+	EventUpstreamUnreachable EventKind = "upstream-unreachable"
 )
 
 // Event is one thing the cluster did. Fields that do not apply are zero.
@@ -119,6 +123,9 @@ func (e Event) Describe() string {
 	if e.Kind == EventBadRequest {
 		fmt.Fprintf(&b, " broker %d conn=%s key=%d version=%d", e.Broker, e.Conn, e.APIKey, e.APIVersion)
 	}
+	if e.Kind == EventUpstreamUnreachable {
+		fmt.Fprintf(&b, " broker %d conn=%s", e.Broker, e.Conn)
+	}
 	if e.Kind == EventAppend {
 		fmt.Fprintf(&b, " acks=%d", e.Acks)
 		if e.ProducerID >= 0 && (e.ProducerID != 0 || e.Sequence != 0) {
@@ -164,7 +171,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	var broker, leader, epoch, offset, last bool
 	switch e.Kind {
 	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventProducerInit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
-		EventProduceRejected, EventHighWatermark, EventBadRequest:
+		EventProduceRejected, EventHighWatermark, EventBadRequest, EventUpstreamUnreachable:
 		broker = true
 	case EventGroup:
 		broker, epoch = e.Client != "", e.Client != "" // from a member's request

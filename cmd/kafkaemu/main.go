@@ -74,6 +74,7 @@ func main() {
 // usage is what kafkaemu -h prints.
 const usage = `usage:
   kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
+  kafkaemu proxy -upstream HOST:PORT,...  the same fault API in front of a real cluster (kafkaemu proxy -h for its flags)
   kafkaemu run [-seed N] [-v] FILE|DIR... scenario files (a directory: its *.yaml), outside go test
   kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report
   kafkaemu help                           this text
@@ -89,11 +90,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, nil)
+	case "proxy":
+		return proxyCmd(ctx, args[1:], stdout, stderr, nil)
 	case "run":
 		return runFiles(args[1:], stdout, stderr)
 	case "timeline":
 		return timeline(args[1:], stdin, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve, run, timeline, help (kafkaemu -h)", args[0])
+		return fmt.Errorf("unknown command %q; commands: serve, proxy, run, timeline, help (kafkaemu -h)", args[0])
 	}
 }

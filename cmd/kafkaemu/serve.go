@@ -132,6 +132,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if ready != nil {
 		ready(c, ln.Addr().String())
 	}
+	return runHTTP(ctx, srv, ln)
+}
+
+// runHTTP serves the API on ln until ctx ends, then shuts it down.
+func runHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -155,6 +160,8 @@ type addrs struct {
 	Brokers []string `json:"brokers"` // host:port of each broker, by id
 	API     string   `json:"api"`     // the fault API's base URL
 	Seed    int64    `json:"seed"`
+	// Upstream is the real cluster's bootstrap list (kafkaemu proxy only).
+	Upstream []string `json:"upstream,omitempty"`
 }
 
 // writeAddrFile writes the addresses to path at once (a temporary file
@@ -164,8 +171,13 @@ func writeAddrFile(path string, c *fake.Cluster, api string) error {
 	if err != nil {
 		return err
 	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes a temporary file and renames it into place.
+func writeFileAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
