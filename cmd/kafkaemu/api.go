@@ -76,6 +76,7 @@ func newAPI(c *fake.Cluster) *api {
 	a.add("GET", "/journal", nil, nil)  // written by ServeHTTP
 	a.add("GET", "/timeline", nil, nil) // written by ServeHTTP
 	get("/faults", nil, func(*params) (any, error) { return a.listFaults(), nil })
+	a.add("GET", "/timeline.html", nil, nil) // written by timelineHTML (api_html.go)
 	a.add("GET", "/groups", nil, func(*params) func() (any, error) { return a.groups })
 	a.add("GET", "/groups/{group}", nil, func(p *params) func() (any, error) {
 		g := p.path
@@ -324,6 +325,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/timeline":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, fake.Timeline(a.c.Journal()))
+		return
+	case "/timeline.html":
+		a.timelineHTML(w)
 		return
 	}
 	action := ep.parse(p)
