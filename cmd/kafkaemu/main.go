@@ -16,7 +16,10 @@
 // socket.request.max.bytes: a client's larger request frame closes its
 // connection; default 100 MiB), -idle-timeout D (Kafka's
 // connections.max.idle.ms: a client connection idle this long, or one
-// that leaves a request unfinished this long, is closed; default 1m).
+// that leaves a request unfinished this long, is closed; default 1m),
+// -broker-session-timeout D (Kafka's broker.session.timeout.ms: how long
+// a broker cut off by POST /isolate keeps its leaderships before the
+// controller fences it; default 9s).
 //
 // HTTP API: POST for faults, GET for state. Parameters go in the query
 // string (or a form body) and are named as in the scenario YAML
@@ -47,6 +50,9 @@
 //	POST /close-connections                &count=N (removed after N hits);
 //	POST /blackhole                        they answer {"id":N,"fault":"..."}
 //	POST /network-partition?brokers=0,1    isolates brokers 0 and 1
+//	POST /isolate?broker=B[&client=ID]     split brain: B loses the controller and its peers, clients still
+//	                                       reach it (client=ID: not that one); broker=leader-of%20T/P isolates
+//	                                       T/P's leader; {"id":N,"broker":B,...}; DELETE /faults/N heals it
 //	POST /inject-error?error=NOT_ENOUGH_REPLICAS&requests=produce[&broker=B][&topic=T[&partition=P]][&group=G][&count=N]
 //	DELETE /faults/ID                      removes a fault: {"hits":N,...}
 //

@@ -334,6 +334,7 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"-idle-timeout", "0s"}, `-idle-timeout 0s: want a positive duration`},
 		{[]string{"-idle-timeout", "-1m"}, `-idle-timeout -1m0s: want a positive duration`},
 		{[]string{"-idle-timeout", "soon"}, `invalid value "soon" for flag -idle-timeout`},
+		{[]string{"-broker-session-timeout", "0s"}, `-broker-session-timeout 0s: want a positive duration`},
 	} {
 		err := serve(context.Background(), tc.args, io.Discard, io.Discard, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
