@@ -25,8 +25,10 @@ type config struct {
 	kfakeOpts     []kfake.Opt
 	replicaLagMax time.Duration
 	autoCreate    bool
-	wire          wireConfig // see validate.go
-	virtual       bool       // VirtualNetwork
+	wire          wireConfig    // see validate.go
+	virtual       bool          // VirtualNetwork
+	journalLimit  int           // JournalLimit; 0: unbounded
+	journalHooks  []func(Event) // OnJournal
 }
 
 // Brokers sets the number of brokers (default 3). Broker ids are 0..n-1.
