@@ -72,6 +72,7 @@ func newAPI(c *fake.Cluster) *api {
 		a.add("GET", path, names, func(p *params) func() (any, error) { return func() (any, error) { return fn(p) } })
 	}
 	get("/brokers", nil, func(*params) (any, error) { return a.c.Brokers(), nil })
+	get("/topics", nil, func(*params) (any, error) { return a.topics(), nil })
 	a.add("GET", "/partitions", []string{"topic", "partition"}, a.partitions)
 	a.add("GET", "/journal", nil, nil)  // written by ServeHTTP
 	a.add("GET", "/timeline", nil, nil) // written by ServeHTTP
@@ -319,11 +320,17 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch path {
 	case "/journal":
 		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set(droppedHeader, strconv.FormatInt(a.c.JournalDropped(), 10))
 		_ = a.c.WriteJournal(w)
 		return
 	case "/timeline":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, fake.Timeline(a.c.Journal()))
+		evs, dropped := a.c.Journal(), a.c.JournalDropped()
+		w.Header().Set(droppedHeader, strconv.FormatInt(dropped, 10))
+		if dropped > 0 {
+			fmt.Fprintf(w, "(the %d oldest events were dropped from memory by -journal-max; the -journal file keeps every event)\n", dropped)
+		}
+		_, _ = io.WriteString(w, fake.Timeline(evs))
 		return
 	}
 	action := ep.parse(p)
@@ -399,6 +406,34 @@ var goPrefix = regexp.MustCompile(`^(fake\.)?[A-Z][A-Za-z]*\([^)]*\): `)
 // endpoint's verb.
 func userTerms(path string, err error) string {
 	return strings.TrimPrefix(path, "/") + ": " + goPrefix.ReplaceAllString(err.Error(), "")
+}
+
+// droppedHeader on GET /journal and /timeline is how many of the oldest
+// events -journal-max dropped from memory (Event.Seq goes on counting).
+const droppedHeader = "Kafkaemu-Journal-Dropped"
+
+// topicView is a topic as GET /topics shows it.
+type topicView struct {
+	Topic      string `json:"topic"`
+	Partitions int    `json:"partitions"`
+	Replicas   int    `json:"replicas"` // the replication factor
+}
+
+func (a *api) topics() []topicView {
+	out := []topicView{}
+	for _, t := range a.c.Topics() {
+		v := topicView{Topic: t}
+		for i := int32(0); ; i++ {
+			st, err := a.c.Partition(t, i)
+			if err != nil {
+				break
+			}
+			v.Partitions++
+			v.Replicas = max(v.Replicas, len(st.Replicas))
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (a *api) partitions(p *params) func() (any, error) {
