@@ -154,6 +154,7 @@ func New(opts ...Option) (*Cluster, error) {
 		kfake.BrokerConfigs(map[string]string{"group.consumer.heartbeat.interval.ms": "100"}),
 	}
 	kopts = append(kopts, cfg.kfakeOpts...)
+	kopts = append(kopts, c.cfg.saslOpts()...)
 	kopts = append(kopts,
 		kfake.NumBrokers(cfg.brokers),
 		kfake.ListenFn(c.listen),
@@ -405,7 +406,7 @@ func (c *Cluster) internalConn(id int32) (*conn, error) {
 	}
 	ln := b.ln
 	c.mu.Unlock()
-	cn, err := ln.internalConn()
+	cn, err := c.newInternalConn(ln)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,8 @@ type config struct {
 	virtual       bool          // VirtualNetwork
 	journalLimit  int           // JournalLimit; 0: unbounded
 	journalHooks  []func(Event) // OnJournal
+	sasl          []saslUser    // SASL
+	internalPass  string        // fake's own SASL user's password (sasl.go)
 }
 
 // Brokers sets the number of brokers (default 3). Broker ids are 0..n-1.
@@ -100,7 +102,11 @@ func AutoCreateTopics() Option {
 }
 
 // KfakeOpts passes options straight to the underlying kfake cluster, for
-// what fake does not model itself (SASL, TLS, ACLs, broker configs, ...).
+// what fake does not model itself (ACLs, broker configs, ...). For SASL
+// use the SASL option. kfake.TLS does not work through fake: fake's wire
+// layer reads Kafka frames from the client's socket before kfake's TLS
+// listener would, so a client's TLS handshake arrives as a malformed
+// frame and its connection is closed (a bad-request event).
 // Options that fake owns (NumBrokers, Ports, ListenFn, SeedTopics) are
 // overridden by fake.
 func KfakeOpts(opts ...kfake.Opt) Option {

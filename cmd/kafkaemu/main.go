@@ -16,7 +16,8 @@
 // connection; default 100 MiB), -idle-timeout D (Kafka's
 // connections.max.idle.ms: a client connection idle this long, or one
 // that leaves a request unfinished this long, is closed; default 1m),
-// -journal FILE (every journal event as a JSON line, written as it
+// -sasl MECHANISM:user:password (require SASL; PLAIN, SCRAM-SHA-256 or
+// SCRAM-SHA-512; repeatable), -journal FILE (every journal event as a JSON line, written as it
 // happens: flushed every 100 ms and on exit), -journal-max N (at most N
 // events in memory for GET /journal and /timeline, default 1000000, 0 for
 // all; older ones are dropped from memory with a count, never from

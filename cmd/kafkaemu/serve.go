@@ -41,7 +41,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	idle := fs.Duration("idle-timeout", fake.DefaultIdleTimeout, "close a client connection idle this long, or one that leaves a request unfinished this long (Kafka's connections.max.idle.ms)")
 	journalPath := fs.String("journal", "", "stream every journal event to this file as JSON lines as it happens (flushed every 100ms and on exit; -journal-max does not apply to it)")
 	journalMax := fs.Int("journal-max", defaultJournalMax, "keep at most this many journal events in memory for GET /journal and /timeline; older ones are dropped from memory with a count, never from the -journal file (0: keep all)")
-	var topics, configs multiFlag
+	var topics, configs, sasl multiFlag
+	fs.Var(&sasl, "sasl", "require SASL: a user as MECHANISM:user:password, MECHANISM one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (repeatable)")
 	fs.Var(&topics, "topic", "topic as name:partitions:replicas (repeatable)")
 	fs.Var(&configs, "topic-config", "topic config as name:key=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -112,6 +113,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 			return fmt.Errorf("-topic %q: partitions and replicas must be numbers", t)
 		}
 		opts = append(opts, fake.Topic(parts[0], int32(p), int16(r), cfgs[parts[0]]))
+	}
+	for _, u := range sasl {
+		mech, rest, ok := strings.Cut(u, ":")
+		user, pass, ok2 := strings.Cut(rest, ":")
+		if !ok || !ok2 || user == "" {
+			return fmt.Errorf("-sasl %q: want MECHANISM:user:password, like PLAIN:alice:secret", u)
+		}
+		opts = append(opts, fake.SASL(mech, user, pass))
 	}
 	if *journalMax > 0 {
 		opts = append(opts, fake.JournalLimit(*journalMax))

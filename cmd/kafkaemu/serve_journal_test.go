@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // GET /topics lists the topics; GET /partitions without a topic lists
@@ -185,5 +186,19 @@ func waitFor(t *testing.T, exited <-chan struct{}, what string, cond func() bool
 			t.Fatalf("kafkaemu serve: no %s after 30s", what)
 		case <-tick.C:
 		}
+	}
+}
+
+// -sasl makes the brokers require SASL; an authenticated client writes.
+func TestServeSASL(t *testing.T) {
+	c, _ := startServer(t, "-topic", "orders:1:3", "-sasl", "SCRAM-SHA-256:alice:s3cret")
+	p, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.DefaultProduceTopic("orders"),
+		kgo.SASL(scram.Auth{User: "alice", Pass: "s3cret"}.AsSha256Mechanism()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.ProduceSync(t.Context(), kgo.StringRecord("a")).FirstErr(); err != nil {
+		t.Fatalf("SCRAM-SHA-256 through serve -sasl: %v", err)
 	}
 }
