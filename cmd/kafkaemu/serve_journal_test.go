@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -200,5 +201,37 @@ func TestServeSASL(t *testing.T) {
 	defer p.Close()
 	if err := p.ProduceSync(t.Context(), kgo.StringRecord("a")).FirstErr(); err != nil {
 		t.Fatalf("SCRAM-SHA-256 through serve -sasl: %v", err)
+	}
+}
+
+// GET /check gives the checker's verdict from the broker's side: an
+// acks=1 write the failed leader had not replicated is a lost write.
+func TestServeCheck(t *testing.T) {
+	c, api := startServer(t, "-topic", "orders:1:3", "-replica-lag-max", "1m")
+	ctx, p := acks1Producer(t, c)
+	if err := p.ProduceSync(ctx, kgo.StringRecord("kept")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := call(t, "POST", api+"/pause-replication?topic=orders"); code != 200 {
+		t.Fatalf("pause: %d %s", code, body)
+	}
+	if err := p.ProduceSync(ctx, kgo.StringRecord("lost")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := call(t, "POST", api+"/fail-leader?topic=orders"); code != 200 {
+		t.Fatalf("fail-leader: %d %s", code, body)
+	}
+	var v checkView
+	code, body := call(t, "GET", api+"/check")
+	if err := json.Unmarshal([]byte(body), &v); err != nil || code != 200 {
+		t.Fatalf("GET /check: %d %s %v", code, body, err)
+	}
+	// No one consumed: the kept write is unseen.
+	want := []findingView{{Anomaly: "lost-write", Topic: "orders", Partition: 0, Offset: 1, Value: "lost"}, {Anomaly: "unseen", Topic: "orders", Partition: 0, Offset: 0, Value: "kept"}}
+	if diff := cmp.Diff(want, v.Findings, cmpopts.IgnoreFields(findingView{}, "Who", "Detail")); diff != "" || v.OK || v.Counts["lost-write"] != 1 {
+		t.Errorf("GET /check (-want +got):\n%s\n%s", diff, body)
+	}
+	if code, body := call(t, "GET", api+"/check?topic=other"); code != 200 || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("GET /check?topic=other: %d %s", code, body)
 	}
 }
