@@ -268,6 +268,7 @@ type journal struct {
 	events []Event
 	seq    int64
 	open   map[int64]bool // producer ids with a transaction in progress
+	bound  journalBound   // JournalLimit and OnJournal (journal_limit.go)
 }
 
 func (j *journal) add(e Event) {
@@ -293,7 +294,7 @@ func (j *journal) appendLocked(e Event) {
 	j.seq++
 	e.Seq = j.seq
 	e.Time = time.Now()
-	j.events = append(j.events, e)
+	j.events = j.bound.recorded(append(j.events, e), e)
 }
 
 func (j *journal) snapshot() []Event {
@@ -310,7 +311,9 @@ func (c *Cluster) Journal() []Event { return c.journal.snapshot() }
 func (c *Cluster) JournalSince(seq int64) []Event {
 	c.journal.mu.Lock()
 	defer c.journal.mu.Unlock()
-	// Seq numbers events from 1, one apart.
+	// Seq numbers events from 1, one apart; the first dropped ones are
+	// no longer held.
+	seq -= c.journal.bound.dropped
 	return append([]Event(nil), c.journal.events[min(max(seq, 0), int64(len(c.journal.events))):]...)
 }
 
