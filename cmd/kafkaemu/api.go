@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -72,6 +74,8 @@ func newAPI(c *fake.Cluster) *api {
 		a.add("GET", path, names, func(p *params) func() (any, error) { return func() (any, error) { return fn(p) } })
 	}
 	get("/brokers", nil, func(*params) (any, error) { return a.c.Brokers(), nil })
+	get("/topics", nil, func(*params) (any, error) { return a.topics(), nil })
+	a.add("GET", "/check", []string{"topic"}, a.check)
 	a.add("GET", "/partitions", []string{"topic", "partition"}, a.partitions)
 	a.add("GET", "/journal", nil, nil)  // written by ServeHTTP
 	a.add("GET", "/timeline", nil, nil) // written by ServeHTTP
@@ -320,11 +324,17 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch path {
 	case "/journal":
 		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set(droppedHeader, strconv.FormatInt(a.c.JournalDropped(), 10))
 		_ = a.c.WriteJournal(w)
 		return
 	case "/timeline":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, fake.Timeline(a.c.Journal()))
+		evs, dropped := a.c.Journal(), a.c.JournalDropped()
+		w.Header().Set(droppedHeader, strconv.FormatInt(dropped, 10))
+		if dropped > 0 {
+			fmt.Fprintf(w, "(the %d oldest events were dropped from memory by -journal-max; the -journal file keeps every event)\n", dropped)
+		}
+		_, _ = io.WriteString(w, fake.Timeline(evs))
 		return
 	case "/timeline.html":
 		a.timelineHTML(w)
@@ -403,6 +413,82 @@ var goPrefix = regexp.MustCompile(`^(fake\.)?[A-Z][A-Za-z]*\([^)]*\): `)
 // endpoint's verb.
 func userTerms(path string, err error) string {
 	return strings.TrimPrefix(path, "/") + ": " + goPrefix.ReplaceAllString(err.Error(), "")
+}
+
+// checkView is GET /check's answer: the anomaly checker's verdict on the
+// history built from the broker's side (harness.BrokerHistoryOf).
+type checkView struct {
+	OK             bool                       `json:"ok"` // no anomaly found
+	Counts         map[assertions.Anomaly]int `json:"counts"`
+	Findings       []findingView              `json:"findings"`
+	Report         string                     `json:"report"`
+	JournalDropped int64                      `json:"journal_dropped"` // events -journal-max dropped: not judged
+}
+
+type findingView struct {
+	Anomaly   assertions.Anomaly `json:"anomaly"`
+	Topic     string             `json:"topic"`
+	Partition int32              `json:"partition"`
+	Offset    int64              `json:"offset"`
+	Key       string             `json:"key,omitempty"`
+	Value     string             `json:"value"`
+	Who       string             `json:"who,omitempty"`
+	Detail    string             `json:"detail,omitempty"`
+}
+
+// check judges the cluster's broker-side history; topic narrows it to
+// topics (commas between them).
+func (a *api) check(p *params) func() (any, error) {
+	var opts []assertions.Option
+	if t := p.str("topic", false); t != "" {
+		opts = append(opts, assertions.Topics(strings.Split(t, ",")...))
+	}
+	return func() (any, error) {
+		ctx, cancel := contextTimeout(30 * time.Second)
+		defer cancel()
+		h, err := harness.BrokerHistoryOf(ctx, a.c)
+		if err != nil {
+			return nil, err
+		}
+		r := assertions.Check(h, opts...)
+		v := checkView{OK: true, Counts: map[assertions.Anomaly]int{}, Findings: []findingView{}, Report: r.String(), JournalDropped: a.c.JournalDropped()}
+		for _, an := range assertions.Anomalies {
+			for _, f := range r.Findings[an] {
+				v.OK = false
+				v.Counts[an]++
+				v.Findings = append(v.Findings, findingView{an, f.Topic, f.Partition, f.Offset, f.Key, f.Value, f.Who, f.Detail})
+			}
+		}
+		return v, nil
+	}
+}
+
+// droppedHeader on GET /journal and /timeline is how many of the oldest
+// events -journal-max dropped from memory (Event.Seq goes on counting).
+const droppedHeader = "Kafkaemu-Journal-Dropped"
+
+// topicView is a topic as GET /topics shows it.
+type topicView struct {
+	Topic      string `json:"topic"`
+	Partitions int    `json:"partitions"`
+	Replicas   int    `json:"replicas"` // the replication factor
+}
+
+func (a *api) topics() []topicView {
+	out := []topicView{}
+	for _, t := range a.c.Topics() {
+		v := topicView{Topic: t}
+		for i := int32(0); ; i++ {
+			st, err := a.c.Partition(t, i)
+			if err != nil {
+				break
+			}
+			v.Partitions++
+			v.Replicas = max(v.Replicas, len(st.Replicas))
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (a *api) partitions(p *params) func() (any, error) {
