@@ -240,7 +240,7 @@ func (x *explainer) lost(f assertions.Finding) (string, int64) {
 // notCopied says what kept the followers of topic[part] from copying
 // at event a: the latest fault still in force then.
 func (x *explainer) notCopied(topic string, part int32, a int) string {
-	pausedPart, pausedFollower, down, isolated := -1, map[int32]int{}, map[int32]int{}, map[string]int{}
+	pausedPart, pausedFollower, down, isolated, fenced := -1, map[int32]int{}, map[int32]int{}, map[string]int{}, map[int32]int{}
 	for i := 0; i < a; i++ {
 		e := &x.evs[i]
 		switch e.Kind {
@@ -257,8 +257,12 @@ func (x *explainer) notCopied(topic string, part int32, a int) string {
 			down[e.Broker] = i
 		case fake.EventBrokerUp:
 			delete(down, e.Broker)
+		case fake.EventBrokerFenced:
+			fenced[e.Broker] = i
+		case fake.EventUnfence:
+			delete(fenced, e.Broker)
 		case fake.EventFaultAdded:
-			if strings.HasPrefix(e.Detail, "network-partition") {
+			if strings.HasPrefix(e.Detail, "network-partition") || strings.HasPrefix(e.Detail, "isolate") {
 				isolated[e.Detail] = i
 			}
 		case fake.EventFaultRemoved:
@@ -281,6 +285,9 @@ func (x *explainer) notCopied(topic string, part int32, a int) string {
 	}
 	for d, i := range isolated {
 		why = append(why, fmt.Sprintf("fault %q was in force since %s", d, x.ref(i)))
+	}
+	if i, ok := fenced[x.evs[a].Broker]; ok {
+		why = append(why, fmt.Sprintf("broker %d had been fenced by the controller at %s and acknowledged from its stale view, at offsets the new leader also hands out", x.evs[a].Broker, x.ref(i)))
 	}
 	slices.Sort(why) // map order: keep the message stable
 	return strings.Join(why, "; ")
