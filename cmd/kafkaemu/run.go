@@ -102,6 +102,7 @@ func scenarioFiles(args []string) ([]string, error) {
 type cliTB struct {
 	testing.TB // not set: a call outside what is implemented below panics
 	name       string
+	artifacts  string // ArtifactDir
 	mu         sync.Mutex
 	failed     bool
 	logs       []string
@@ -124,11 +125,14 @@ func (t *cliTB) cleanup() {
 	}
 }
 
-func (t *cliTB) Helper()          {}
-func (t *cliTB) Name() string     { return t.name }
-func (t *cliTB) Cleanup(f func()) { t.mu.Lock(); t.cleanups = append(t.cleanups, f); t.mu.Unlock() }
-func (t *cliTB) Failed() bool     { t.mu.Lock(); defer t.mu.Unlock(); return t.failed }
-func (t *cliTB) Log(args ...any)  { t.logf("%s", fmt.Sprint(args...)) }
+// ArtifactDir is where a failed run's timeline page goes: -html's
+// directory, or "" for none.
+func (t *cliTB) ArtifactDir() string { return t.artifacts }
+func (t *cliTB) Helper()             {}
+func (t *cliTB) Name() string        { return t.name }
+func (t *cliTB) Cleanup(f func())    { t.mu.Lock(); t.cleanups = append(t.cleanups, f); t.mu.Unlock() }
+func (t *cliTB) Failed() bool        { t.mu.Lock(); defer t.mu.Unlock(); return t.failed }
+func (t *cliTB) Log(args ...any)     { t.logf("%s", fmt.Sprint(args...)) }
 func (t *cliTB) Logf(format string, args ...any) {
 	t.logf(format, args...)
 }
