@@ -59,11 +59,12 @@ func (c *Cluster) Marks(r assertions.Report) []timeline.Mark {
 }
 
 // WriteTimeline writes the cluster's journal as a timeline page
-// (package timeline), with r's anomalies marked on their partitions and
-// explained.
+// (package timeline), titled with the test's name and the seed, with r's
+// anomalies marked on their partitions and explained.
 func (c *Cluster) WriteTimeline(w io.Writer, r assertions.Report) error {
 	evs := c.Journal()
-	return timeline.Page{Title: fmt.Sprintf("kafkaemu cluster, seed %d", c.Seed()), Events: evs, Marks: marks(explainJournal(evs, r))}.WriteHTML(w)
+	title := fmt.Sprintf("%s (kafkaemu seed %d)", c.tb.Name(), c.Seed())
+	return timeline.Page{Title: title, Events: evs, Marks: marks(explainJournal(evs, r))}.WriteHTML(w)
 }
 
 func marks(xs []Explanation) []timeline.Mark {
