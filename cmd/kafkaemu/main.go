@@ -4,6 +4,7 @@
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
 //	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
+//	kafkaemu run -html pages scenarios/library   # ... and a timeline page per scenario in pages/
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
 //	kafkaemu timeline -html run.html journal.jsonl   # ... as a timeline page to look at in a browser
 //
@@ -98,7 +99,7 @@ func main() {
 // usage is what kafkaemu -h prints.
 const usage = `usage:
   kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
-  kafkaemu run [-seed N] [-v] FILE|DIR... scenario files (a directory: its *.yaml), outside go test
+  kafkaemu run [-seed N] [-v] [-html DIR] FILE|DIR...  scenario files (a directory: its *.yaml), outside go test; -html: a timeline page each
   kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report; -html FILE|- as a page
   kafkaemu help                           this text
 `
