@@ -9,6 +9,7 @@ import (
 // matrixClients are the matrix's rows, in table order.
 var matrixClients = []client{
 	{name: "kgo", how: "Go, in process (github.com/twmb/franz-go)", d: func() driver { return kgoDriver{} }},
+	{name: "sarama", how: "Go, in process (github.com/IBM/sarama)", d: func() driver { return saramaDriver{} }},
 }
 
 // installHint is the command that installs the non-Go clients.
