@@ -23,6 +23,9 @@ func (c *Cluster) KillBroker(id int32) error {
 	if err == nil && !b.up {
 		err = fmt.Errorf("KillBroker(%d): the broker is already down", id)
 	}
+	if iso := c.isolationOfLocked(id); err == nil && iso != nil {
+		err = fmt.Errorf("KillBroker(%d): the broker is isolated (fault %s); Remove that fault first", id, iso.h)
+	}
 	if err != nil {
 		c.mu.Unlock()
 		return err
@@ -171,7 +174,7 @@ func (c *Cluster) avoidDeadCoordinators(keys []string) error {
 			n := c.coordinatorFor(k)
 			c.mu.Lock()
 			b := c.brokers[n]
-			up := b != nil && b.up
+			up := b.eligible()
 			c.mu.Unlock()
 			if !up {
 				ok = false

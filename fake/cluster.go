@@ -43,6 +43,7 @@ type Cluster struct {
 	// InitProducerID handed out (see routeInitProducerID).
 	issuedEpochs map[int64]int16
 	closed       bool
+	isolations   []*isolation // Isolate faults not yet healed; see isolate.go
 
 	kfMu     sync.RWMutex // held (read) by every call into kfake; see onKfake
 	kfClosed bool
@@ -64,6 +65,7 @@ type brokerState struct {
 	ln       *listener
 	internal *conn
 	paused   bool // as a follower, fetches nothing
+	fenced   bool // the controller fenced it (Isolate); see isolate.go
 }
 
 // BrokerState is a snapshot of one broker.
@@ -75,6 +77,11 @@ type BrokerState struct {
 	// ReplicationPaused is set while the broker, as a follower, copies
 	// nothing from its leaders (PauseFollower).
 	ReplicationPaused bool `json:"replication_paused"`
+	// Isolated is set while an Isolate fault cuts the broker off from the
+	// controller and the other brokers; Fenced once the controller has
+	// fenced it for that (after BrokerSessionTimeout).
+	Isolated bool `json:"isolated"`
+	Fenced   bool `json:"fenced"`
 }
 
 // Its JSON field names are the journal's (lower case, words joined by _).
@@ -101,7 +108,7 @@ type PartitionState struct {
 // New starts a cluster on 127.0.0.1 with random ports (or on an in-memory
 // network: VirtualNetwork). Close it when done.
 func New(opts ...Option) (*Cluster, error) {
-	cfg := config{brokers: 3, replicaLagMax: 200 * time.Millisecond}
+	cfg := config{brokers: 3, replicaLagMax: 200 * time.Millisecond, brokerSessionTimeout: DefaultBrokerSessionTimeout}
 	for i, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("fake.New: option %d is nil", i)
@@ -268,7 +275,7 @@ func (c *Cluster) Brokers() []BrokerState {
 	var bs []BrokerState
 	for _, id := range c.brokerIDsLocked() {
 		b := c.brokers[id]
-		bs = append(bs, BrokerState{ID: b.id, Addr: b.addr, Up: b.up, ReplicationPaused: b.paused})
+		bs = append(bs, BrokerState{ID: b.id, Addr: b.addr, Up: b.up, ReplicationPaused: b.paused, Isolated: c.isolationOfLocked(id) != nil, Fenced: b.fenced})
 	}
 	return bs
 }
@@ -369,6 +376,7 @@ func (c *Cluster) Close() error {
 				p.stopLagTimer()
 			}
 		}
+		c.endIsolationsLocked()
 		c.cond.Broadcast()
 		phantoms := c.stopPhantomsLocked()
 		c.mu.Unlock()

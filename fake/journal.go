@@ -35,6 +35,8 @@ const (
 	EventFaultRemoved     EventKind = "fault-removed"
 	EventGroup            EventKind = "group"
 	EventCoordinatorMoved EventKind = "coordinator-moved" // a group's (Group) or a transactional id's coordinator is now Broker
+	EventBrokerFenced     EventKind = "broker-fenced"     // the controller fenced an isolated Broker: its leaderships and coordinators move
+	EventUnfence          EventKind = "unfence"           // a fenced Broker reached the controller again and rejoins as a follower
 	// EventBadRequest: a client connection (Conn) sent Broker a request
 	// that was not forwarded and its connection was closed: Error says
 	// why, APIKey and APIVersion are the request's (-1 if unread),
@@ -108,7 +110,7 @@ func (e Event) describe() string {
 		fmt.Fprintf(&b, " leader %d epoch %d", e.Leader, e.Epoch)
 	case EventISRChange:
 		fmt.Fprintf(&b, " isr %v", e.ISR)
-	case EventBrokerUp, EventBrokerDown:
+	case EventBrokerUp, EventBrokerDown, EventBrokerFenced, EventUnfence:
 		fmt.Fprintf(&b, " broker %d", e.Broker)
 	case EventTxnBegin, EventTxnEnd, EventProducerInit:
 		fmt.Fprintf(&b, " pid=%d/%d", e.ProducerID, e.ProducerEpoch)
@@ -163,7 +165,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	// Whatever is set is written; these kinds also write their zeros.
 	var broker, leader, epoch, offset, last bool
 	switch e.Kind {
-	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventProducerInit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
+	case EventBrokerUp, EventBrokerDown, EventBrokerFenced, EventUnfence, EventAppend, EventFetch, EventOffsetCommit, EventProducerInit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
 		EventProduceRejected, EventHighWatermark, EventBadRequest:
 		broker = true
 	case EventGroup:
@@ -172,6 +174,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		broker = e.Topic == "" // a follower paused or resumed
 	case EventLeaderChange, EventISRChange:
 		leader, epoch = true, true
+	case EventTruncate:
+		leader = true // whose tail was dropped
 	}
 	switch e.Kind {
 	case EventAppend, EventTruncate, EventFetch:

@@ -15,14 +15,14 @@ import (
 
 // NetFault is a network fault for the connections between clients and
 // brokers: build one with Latency, DropResponses, CloseConnections,
-// Blackhole or Partition, narrow it with Target options, and install it
-// with Cluster.AddFault.
+// Blackhole, Partition or Isolate, narrow it with Target options, and
+// install it with Cluster.AddFault.
 type NetFault struct {
 	kind        netKind
 	latency     time.Duration
 	jitter      time.Duration
 	probability float64
-	brokers     []int32 // Partition: the isolated brokers
+	brokers     []int32 // Partition, Isolate: the isolated brokers
 }
 
 type netKind int
@@ -33,10 +33,11 @@ const (
 	kindClose
 	kindBlackhole
 	kindPartition
+	kindIsolate
 )
 
 func (k netKind) String() string {
-	return [...]string{"", "latency", "drop-responses", "close-connections", "blackhole", "network-partition"}[k]
+	return [...]string{"", "latency", "drop-responses", "close-connections", "blackhole", "network-partition", "isolate"}[k]
 }
 
 // Latency delays every matching response by d plus a random jitter in
@@ -137,6 +138,9 @@ func (c *Cluster) AddFault(f NetFault, targets ...Target) (*FaultHandle, error) 
 	if h.t.count < 0 {
 		return nil, fmt.Errorf("fake.Times(%d): want a count >= 0", h.t.count)
 	}
+	if f.kind == kindIsolate && h.t.count > 0 && !h.t.selective() {
+		return nil, fmt.Errorf("fake.Times(%d) with fake.Isolate counts the requests of the clients it cuts off; name them with OnClient, OnAddr, OnKeys or OnBrokers", h.t.count)
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -154,7 +158,10 @@ func (c *Cluster) AddFault(f NetFault, targets ...Target) (*FaultHandle, error) 
 	c.net.faults = append(c.net.faults, h)
 	c.net.mu.Unlock()
 	c.journal.add(Event{Kind: EventFaultAdded, Detail: h.String()})
-	if f.kind == kindPartition {
+	if f.kind == kindIsolate {
+		c.startIsolation(h)
+	}
+	if f.kind == kindPartition || f.kind == kindIsolate {
 		c.mu.Lock()
 		parts := c.allPartitionsLocked()
 		c.mu.Unlock()
@@ -191,8 +198,10 @@ func (f NetFault) validate(c *Cluster) error {
 				return fmt.Errorf("fake.Partition(%v): unknown broker %d (brokers are %v)", f.brokers, b, c.brokerIDsLocked())
 			}
 		}
+	case kindIsolate:
+		return c.validateIsolate(f)
 	default:
-		return errors.New("fake: a zero NetFault; build one with Latency, DropResponses, CloseConnections, Blackhole or Partition")
+		return errors.New("fake: a zero NetFault; build one with Latency, DropResponses, CloseConnections, Blackhole, Partition or Isolate")
 	}
 	return nil
 }
@@ -206,7 +215,7 @@ func (h *FaultHandle) String() string {
 		fmt.Fprintf(&b, " %v±%v", h.f.latency, h.f.jitter)
 	case kindDrop:
 		fmt.Fprintf(&b, " p=%v", h.f.probability)
-	case kindPartition:
+	case kindPartition, kindIsolate:
 		fmt.Fprintf(&b, " brokers %v", h.f.brokers)
 	}
 	if len(h.t.brokers) > 0 {
@@ -255,7 +264,10 @@ func (h *FaultHandle) removedNow(why string) {
 		detail += " " + why
 	}
 	h.c.journal.add(Event{Kind: EventFaultRemoved, Detail: detail})
-	if h.f.kind == kindPartition {
+	if h.f.kind == kindIsolate {
+		h.c.heal(h)
+	}
+	if h.f.kind == kindPartition || h.f.kind == kindIsolate {
 		h.c.mu.Lock()
 		parts := h.c.allPartitionsLocked()
 		h.c.mu.Unlock()
@@ -363,6 +375,12 @@ func (n *netLayer) beforeRoute(cn *conn, h reqHeader) bool {
 			} else {
 				hit = false
 			}
+		case kindIsolate: // cuts off only the clients its targets name
+			if f.t.selective() && slices.Contains(f.f.brokers, cn.l.node) {
+				holes = append(holes, f)
+			} else {
+				hit = false
+			}
 		}
 		if hit {
 			f.hits++
@@ -418,7 +436,7 @@ func (n *netLayer) isolated(a, b int32) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, f := range n.faults {
-		if f.f.kind == kindPartition && slices.Contains(f.f.brokers, a) != slices.Contains(f.f.brokers, b) {
+		if (f.f.kind == kindPartition || f.f.kind == kindIsolate) && slices.Contains(f.f.brokers, a) != slices.Contains(f.f.brokers, b) {
 			return true
 		}
 	}

@@ -187,6 +187,8 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 				c.noteTxnPartitionLocked(hdr.producerID, p)
 			}
 			switch {
+			case c.staleLeadsLocked(p, node):
+				c.appendStaleLocked(p, rt, rp.Records, hdr, req, local(-1), h.clientID, node)
 			case p.leader != node:
 				local(kerr.NotLeaderForPartition.Code)
 				c.journal.add(Event{Kind: EventProduceRejected, Broker: node, Topic: name, Partition: p.id, Acks: req.Acks, Client: h.clientID, Error: kerr.NotLeaderForPartition.Message, Detail: fmt.Sprintf("leader is %d", p.leader)})

@@ -21,6 +21,12 @@ func (c *Cluster) startLagTimerLocked(p *partitionState) {
 			return
 		}
 		p.lagTimer = nil
+		if c.isolationOfLocked(p.leader) != nil {
+			// Shrinking the ISR takes an AlterPartition to the
+			// controller, which an isolated leader cannot reach.
+			c.mu.Unlock()
+			return
+		}
 		before := cloneIDs(p.isr)
 		p.isr = slices.DeleteFunc(p.isr, func(r int32) bool { return r != p.leader && c.followerPausedLocked(p, r) })
 		if !slices.Equal(before, p.isr) {
@@ -273,13 +279,13 @@ func (c *Cluster) electLocked(p *partitionState, exclude int32) (leader int32, c
 // whatever the topic says (an admin's unclean ElectLeaders allows it).
 func (c *Cluster) pickLeaderLocked(p *partitionState, exclude int32, unclean bool) (leader int32, clean bool) {
 	for _, r := range p.replicas {
-		if r != exclude && slices.Contains(p.isr, r) && c.brokers[r] != nil && c.brokers[r].up {
+		if r != exclude && slices.Contains(p.isr, r) && c.brokers[r].eligible() {
 			return r, true
 		}
 	}
 	if unclean {
 		for _, r := range p.replicas {
-			if r != exclude && c.brokers[r] != nil && c.brokers[r].up {
+			if r != exclude && c.brokers[r].eligible() {
 				return r, false
 			}
 		}

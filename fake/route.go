@@ -14,6 +14,9 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 	if !c.net.beforeRoute(cn, h) {
 		return false
 	}
+	if handled, alive := c.routeFenced(cn, h, body); handled {
+		return alive
+	}
 	switch kmsg.Key(h.key) {
 	case kmsg.Produce:
 		return c.routeProduce(cn, h, frame, body)
@@ -21,7 +24,7 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		if h.version < 4 && c.cfg.autoCreate {
 			c.autoCreateOld(h, body)
 		}
-		return c.forwardThen(cn, h, frame, c.rewriteMetadata(h))
+		return c.forwardThen(cn, h, frame, c.isolatedView(cn.l.node, h, c.rewriteMetadata(h)))
 	case kmsg.Fetch:
 		return c.forwardThen(cn, h, frame, c.observeFetch(cn, h, body))
 	case kmsg.OffsetCommit, kmsg.TxnOffsetCommit:
@@ -233,7 +236,7 @@ func (c *Cluster) noteCoordinatorKeys(h reqHeader, body []byte) {
 		}
 	}
 	for _, b := range c.brokers {
-		anyDown = anyDown || !b.up
+		anyDown = anyDown || !b.eligible()
 	}
 	c.mu.Unlock()
 	if added && anyDown {

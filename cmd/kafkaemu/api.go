@@ -80,6 +80,7 @@ func newAPI(c *fake.Cluster) *api {
 	a.add("GET", "/journal", nil, nil)  // written by ServeHTTP
 	a.add("GET", "/timeline", nil, nil) // written by ServeHTTP
 	get("/faults", nil, func(*params) (any, error) { return a.listFaults(), nil })
+	a.add("GET", "/timeline.html", nil, nil) // written by timelineHTML (api_html.go)
 	a.add("GET", "/groups", nil, func(*params) func() (any, error) { return a.groups })
 	a.add("GET", "/groups/{group}", nil, func(p *params) func() (any, error) {
 		g := p.path
@@ -334,6 +335,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "(the %d oldest events were dropped from memory by -journal-max; the -journal file keeps every event)\n", dropped)
 		}
 		_, _ = io.WriteString(w, fake.Timeline(evs))
+		return
+	case "/timeline.html":
+		a.timelineHTML(w)
 		return
 	}
 	action := ep.parse(p)

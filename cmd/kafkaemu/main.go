@@ -5,6 +5,7 @@
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
 //	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
+//	kafkaemu timeline -html run.html journal.jsonl   # ... as a timeline page to look at in a browser
 //
 // serve's flags: -brokers N, -topic name:partitions:replicas,
 // -topic-config name:key=value, -seed N, -replica-lag-max D,
@@ -44,6 +45,7 @@
 //	GET  /faults                           the faults this API added: id, verb, description, hits
 //	GET  /journal                          the journal's events as JSON lines (header Kafkaemu-Journal-Dropped: how many -journal-max dropped)
 //	GET  /timeline                         the journal as a readable timeline report
+//	GET  /timeline.html                    the journal as a timeline page (kafkaemu timeline -html)
 //	GET  /check[?topic=T,U][&consumed-by=G] the anomaly checker's verdict on the broker-side history
 //	                                       (harness.BrokerHistory): {"ok":B,"counts":{"lost-write":N},"findings":[...],"report":"..."}
 //	POST /fail-leader?topic=T[&partition=P]            {"leader":B,...}; without partition, every partition
@@ -91,7 +93,7 @@ func main() {
 const usage = `usage:
   kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
   kafkaemu run [-seed N] [-v] FILE|DIR... scenario files (a directory: its *.yaml), outside go test
-  kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report
+  kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report; -html FILE|- as a page
   kafkaemu help                           this text
 `
 
@@ -108,7 +110,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "run":
 		return runFiles(args[1:], stdout, stderr)
 	case "timeline":
-		return timeline(args[1:], stdin, stdout, stderr)
+		return timelineCmd(args[1:], stdin, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q; commands: serve, run, timeline, help (kafkaemu -h)", args[0])
 	}

@@ -51,7 +51,7 @@ func TestServeTopicsAndFieldNames(t *testing.T) {
 	if got, want := keys("/partitions", 4), []string{"high_watermark", "isr", "leader", "leader_epoch", "log_end_offset", "log_start_offset", "partition", "replicas", "replication_paused", "topic"}; !slices.Equal(got, want) {
 		t.Errorf("GET /partitions fields %v, want %v", got, want)
 	}
-	if got, want := keys("/brokers", 3), []string{"addr", "id", "replication_paused", "up"}; !slices.Equal(got, want) {
+	if got, want := keys("/brokers", 3), []string{"addr", "fenced", "id", "isolated", "replication_paused", "up"}; !slices.Equal(got, want) {
 		t.Errorf("GET /brokers fields %v, want %v", got, want)
 	}
 }
