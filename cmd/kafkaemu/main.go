@@ -50,7 +50,7 @@
 //	GET  /journal                          the journal's events as JSON lines (header Kafkaemu-Journal-Dropped: how many -journal-max dropped)
 //	GET  /timeline                         the journal as a readable timeline report
 //	GET  /timeline.html                    the journal as a timeline page (kafkaemu timeline -html)
-//	GET  /check[?topic=T,U]                the anomaly checker's verdict on the broker-side history
+//	GET  /check[?topic=T,U][&consumed-by=G] the anomaly checker's verdict on the broker-side history
 //	                                       (harness.BrokerHistory): {"ok":B,"counts":{"lost-write":N},"findings":[...],"report":"..."}
 //	POST /fail-leader?topic=T[&partition=P]            {"leader":B,...}; without partition, every partition
 //	POST /pause-replication?topic=T[&partition=P] | ?broker=B   /resume-replication (same)
