@@ -124,8 +124,8 @@ expect:
 	}
 	if why := realClockReason(s, true); why != "" {
 		t.Logf("on the real clock: %s", why)
-		check(t, newRun(t, s, 5, false))
+		check(t, newRun(t, s, 5, false, ""))
 		return
 	}
-	synctest.Test(t, func(t *testing.T) { check(t, newRun(t, s, 5, true)) })
+	synctest.Test(t, func(t *testing.T) { check(t, newRun(t, s, 5, true, "")) })
 }
