@@ -114,6 +114,16 @@ func message(name string, r Report, kinds []Anomaly) string {
 		if len(fs) > len(first) {
 			fmt.Fprintf(&b, "... and %d more\n", len(fs)-len(first))
 		}
+		causes := false
+		for _, f := range first {
+			if c := r.Cause(f); c != "" {
+				if !causes {
+					b.WriteString("cause:\n")
+					causes = true
+				}
+				fmt.Fprintf(&b, "  %s: %s\n", at(f.Topic, f.Partition, f.Offset), c)
+			}
+		}
 		fmt.Fprintf(&b, "hint: %s\n", hints[a])
 	}
 	if b.Len() == 0 {

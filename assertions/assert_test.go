@@ -121,3 +121,38 @@ func TestHints(t *testing.T) {
 	}
 	assert.Len(t, hints, len(Anomalies))
 }
+
+// A History's explainer gives each finding a failure message shows its
+// cause, under the diff; Report.Explain sets one on any report; without
+// one, the message has no causes.
+func TestFailureMessageCauses(t *testing.T) {
+	explain := func(f Finding) string {
+		if f.Anomaly != LostWrite {
+			return ""
+		}
+		return fmt.Sprintf("dropped from %s with its tail", f.Value)
+	}
+	h := goldenHistory()
+	if msg := message("at-least-once", h.report(), AtLeastOnceForbids); strings.Contains(msg, "cause:") {
+		t.Fatalf("without an explainer:\n%s", msg)
+	}
+	h.SetExplainer(explain)
+	msg := message("at-least-once", h.report(), AtLeastOnceForbids)
+	want := "... and 2 more\ncause:\n  t[0]@1: dropped from y with its tail\n  t[1]@0: dropped from w0 with its tail\n" +
+		"  t[1]@1: dropped from w1 with its tail\n  t[1]@2: dropped from w2 with its tail\n  t[1]@3: dropped from w3 with its tail\nhint: "
+	if !strings.Contains(msg, want) {
+		t.Fatalf("with an explainer, want %q in:\n%s", want, msg)
+	}
+	// Only the anomalies it explains get a cause.
+	if strings.Count(msg, "cause:") != 1 {
+		t.Errorf("%d cause sections:\n%s", strings.Count(msg, "cause:"), msg)
+	}
+	r := Check(goldenHistory()).Explain(explain)
+	f := r.Findings[LostWrite][0]
+	if got := r.Cause(f); got != "dropped from y with its tail" {
+		t.Errorf("Report.Cause = %q", got)
+	}
+	if got := (Report{}).Cause(f); got != "" {
+		t.Errorf("Cause without an explainer = %q", got)
+	}
+}

@@ -133,6 +133,29 @@ type Finding struct {
 type Report struct {
 	Events   int
 	Findings map[Anomaly][]Finding
+	explain  Explainer
+}
+
+// An Explainer says what caused a finding, from evidence the history does
+// not hold (harness reads its cluster's journal: the truncation that
+// dropped a lost write and the fault that let it, the retry that wrote a
+// duplicate); "" when it knows no cause.
+type Explainer func(Finding) string
+
+// Explain returns r with e as its explainer: a failed assertion on it
+// prints each finding it shows with its cause. Check gives a report the
+// explainer of its History (History.SetExplainer).
+func (r Report) Explain(e Explainer) Report {
+	r.explain = e
+	return r
+}
+
+// Cause is what r's explainer says caused f; "" without an explainer.
+func (r Report) Cause(f Finding) string {
+	if r.explain == nil {
+		return ""
+	}
+	return r.explain(f)
 }
 
 // Count is how many records show anomaly a.
@@ -213,7 +236,9 @@ func Check(h *History, opts ...Option) Report {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return check(h.withLog(h.snapshot()), cfg)
+	r := check(h.withLog(h.snapshot()), cfg)
+	r.explain = h.explainer()
+	return r
 }
 
 func check(evs []Event, cfg checkConfig) Report {

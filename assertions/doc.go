@@ -65,7 +65,9 @@
 // records as a go-cmp diff of what the guarantee expects against what the
 // history shows (Finding.Want and Got; each record as one line with its
 // partition, offset, key, value, and the producer or the consumer and
-// generation), how many more, and a one-line hint. Package require stops the test
+// generation), how many more, the cause of each shown record when the
+// report has an Explainer (History.SetExplainer, Report.Explain: harness
+// explains from its cluster's journal), and a one-line hint. Package require stops the test
 // instead. The package depends only on franz-go, testify and go-cmp; it
 // does not know the emulator.
 package assertions

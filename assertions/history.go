@@ -75,6 +75,7 @@ type History struct {
 	readLog   func() ([]LogPartition, error)
 	defaultID bool                       // some Recorder uses the value itself
 	customIDs []func(*kgo.Record) string // the others' ValueID functions
+	explain   Explainer                  // SetExplainer
 }
 
 // NewHistory returns an empty History.

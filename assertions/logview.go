@@ -35,6 +35,21 @@ func (h *History) SetLogReader(read func() ([]LogPartition, error)) {
 	h.readLog = read
 }
 
+// SetExplainer gives h an Explainer: the reports of h carry it (Check),
+// so a failed assertion on h prints each finding it shows with its
+// cause. harness sets one that reads its cluster's journal.
+func (h *History) SetExplainer(e Explainer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.explain = e
+}
+
+func (h *History) explainer() Explainer {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.explain
+}
+
 // noteIdentity records how a Recorder of h identifies values.
 func (h *History) noteIdentity(custom bool, id func(*kgo.Record) string) {
 	h.mu.Lock()

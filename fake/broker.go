@@ -23,6 +23,9 @@ func (c *Cluster) KillBroker(id int32) error {
 	if err == nil && !b.up {
 		err = fmt.Errorf("KillBroker(%d): the broker is already down", id)
 	}
+	if iso := c.isolationOfLocked(id); err == nil && iso != nil {
+		err = fmt.Errorf("KillBroker(%d): the broker is isolated (fault %s); Remove that fault first", id, iso.h)
+	}
 	if err != nil {
 		c.mu.Unlock()
 		return err
@@ -147,7 +150,7 @@ func (c *Cluster) reapplyLeaders(parts []*partitionState, why string) error {
 			return err
 		}
 		c.mu.Lock()
-		c.journal.Add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why})
+		c.journal.Add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + pausedNote(p)})
 		c.mu.Unlock()
 	}
 	return nil
@@ -171,7 +174,7 @@ func (c *Cluster) avoidDeadCoordinators(keys []string) error {
 			n := c.coordinatorFor(k)
 			c.mu.Lock()
 			b := c.brokers[n]
-			up := b != nil && b.up
+			up := b.eligible()
 			c.mu.Unlock()
 			if !up {
 				ok = false

@@ -46,6 +46,7 @@ type Cluster struct {
 	// InitProducerID handed out (see routeInitProducerID).
 	issuedEpochs map[int64]int16
 	closed       bool
+	isolations   []*isolation // Isolate faults not yet healed; see isolate.go
 
 	kfMu     sync.RWMutex // held (read) by every call into kfake; see onKfake
 	kfClosed bool
@@ -67,43 +68,50 @@ type brokerState struct {
 	ln       *wire.Listener
 	internal *conn
 	paused   bool // as a follower, fetches nothing
+	fenced   bool // the controller fenced it (Isolate); see isolate.go
 }
 
 // BrokerState is a snapshot of one broker.
+// Its JSON field names are the journal's (lower case, words joined by _).
 type BrokerState struct {
-	ID   int32
-	Addr string
-	Up   bool
+	ID   int32  `json:"id"`
+	Addr string `json:"addr"`
+	Up   bool   `json:"up"`
 	// ReplicationPaused is set while the broker, as a follower, copies
 	// nothing from its leaders (PauseFollower).
-	ReplicationPaused bool
+	ReplicationPaused bool `json:"replication_paused"`
+	// Isolated is set while an Isolate fault cuts the broker off from the
+	// controller and the other brokers; Fenced once the controller has
+	// fenced it for that (after BrokerSessionTimeout).
+	Isolated bool `json:"isolated"`
+	Fenced   bool `json:"fenced"`
 }
 
-// PartitionState is a snapshot of one partition as the model sees it.
+// Its JSON field names are the journal's (lower case, words joined by _).
 type PartitionState struct {
-	Topic     string
-	Partition int32
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
 	// Leader is the broker id of the leader, or -1 while the partition is
 	// offline (no eligible replica).
-	Leader      int32
-	LeaderEpoch int32
-	Replicas    []int32 // the assignment, preferred leader first
-	ISR         []int32
+	Leader      int32   `json:"leader"`
+	LeaderEpoch int32   `json:"leader_epoch"`
+	Replicas    []int32 `json:"replicas"` // the assignment, preferred leader first
+	ISR         []int32 `json:"isr"`
 	// HighWatermark is the end of the replicated prefix: consumers read
 	// only below it.
-	HighWatermark int64
+	HighWatermark int64 `json:"high_watermark"`
 	// LogEndOffset is the leader's log end, including records acknowledged
 	// with acks=0/1 that no follower has copied yet.
-	LogEndOffset   int64
-	LogStartOffset int64
+	LogEndOffset   int64 `json:"log_end_offset"`
+	LogStartOffset int64 `json:"log_start_offset"`
 	// ReplicationPaused is set while this partition's followers copy nothing.
-	ReplicationPaused bool
+	ReplicationPaused bool `json:"replication_paused"`
 }
 
 // New starts a cluster on 127.0.0.1 with random ports (or on an in-memory
 // network: VirtualNetwork). Close it when done.
 func New(opts ...Option) (*Cluster, error) {
-	cfg := config{brokers: 3, replicaLagMax: 200 * time.Millisecond}
+	cfg := config{brokers: 3, replicaLagMax: 200 * time.Millisecond, brokerSessionTimeout: DefaultBrokerSessionTimeout}
 	for i, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("fake.New: option %d is nil", i)
@@ -141,6 +149,7 @@ func New(opts ...Option) (*Cluster, error) {
 		groups:       make(map[string]*groupTrack),
 		staticJoins:  make(map[string][]kmsg.JoinGroupRequestProtocol),
 	}
+	c.journal.Bound(cfg.journalLimit, cfg.journalHooks...)
 	c.cond = sync.NewCond(&c.mu)
 	c.controller = -1
 	if cfg.virtual {
@@ -155,6 +164,7 @@ func New(opts ...Option) (*Cluster, error) {
 		kfake.BrokerConfigs(map[string]string{"group.consumer.heartbeat.interval.ms": "100"}),
 	}
 	kopts = append(kopts, cfg.kfakeOpts...)
+	kopts = append(kopts, c.cfg.saslOpts()...)
 	kopts = append(kopts,
 		kfake.NumBrokers(cfg.brokers),
 		kfake.ListenFn(c.listen),
@@ -268,7 +278,7 @@ func (c *Cluster) Brokers() []BrokerState {
 	var bs []BrokerState
 	for _, id := range c.brokerIDsLocked() {
 		b := c.brokers[id]
-		bs = append(bs, BrokerState{ID: b.id, Addr: b.addr, Up: b.up, ReplicationPaused: b.paused})
+		bs = append(bs, BrokerState{ID: b.id, Addr: b.addr, Up: b.up, ReplicationPaused: b.paused, Isolated: c.isolationOfLocked(id) != nil, Fenced: b.fenced})
 	}
 	return bs
 }
@@ -369,6 +379,7 @@ func (c *Cluster) Close() error {
 				p.stopLagTimer()
 			}
 		}
+		c.endIsolationsLocked()
 		c.cond.Broadcast()
 		phantoms := c.stopPhantomsLocked()
 		c.mu.Unlock()
@@ -406,7 +417,7 @@ func (c *Cluster) internalConn(id int32) (*conn, error) {
 	}
 	ln := b.ln
 	c.mu.Unlock()
-	cn, err := ln.Internal()
+	cn, err := c.newInternalConn(ln)
 	if err != nil {
 		return nil, err
 	}

@@ -133,6 +133,8 @@ func (c *Cluster) electOne(topic string, part int32, unclean bool) (*kerr.Error,
 			return kerr.ElectionNotNeeded, fmt.Sprintf("preferred replica %d leads %s already", pref, p.name())
 		case b == nil || !b.up:
 			return kerr.PreferredLeaderNotAvailable, fmt.Sprintf("preferred replica %d of %s is down", pref, p.name())
+		case b.fenced:
+			return kerr.PreferredLeaderNotAvailable, fmt.Sprintf("preferred replica %d of %s is fenced (isolated from the controller)", pref, p.name())
 		case !slices.Contains(p.isr, pref):
 			return kerr.PreferredLeaderNotAvailable, fmt.Sprintf("preferred replica %d of %s is not in the ISR %v", pref, p.name(), p.isr)
 		}

@@ -40,6 +40,8 @@ const (
 	EventFaultRemoved     = journal.EventFaultRemoved
 	EventGroup            = journal.EventGroup
 	EventCoordinatorMoved = journal.EventCoordinatorMoved
+	EventBrokerFenced     = journal.EventBrokerFenced
+	EventUnfence          = journal.EventUnfence
 	EventBadRequest       = journal.EventBadRequest
 )
 

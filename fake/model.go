@@ -45,6 +45,9 @@ type partitionState struct {
 	// logged is each idempotent producer's last batches in kfake's log,
 	// so a retry kfake deduplicates is not journaled as an append.
 	logged map[int64]*loggedBatches
+	// stale is set while a fenced broker still believes it leads this
+	// partition (Isolate); see isolate.go.
+	stale *staleLead
 }
 
 type epochStart struct {
@@ -118,7 +121,7 @@ func (c *Cluster) needsTailLocked(p *partitionState) bool {
 func (c *Cluster) assignReplicasLocked(partitions int, rf int) [][]int32 {
 	var live []int32
 	for _, id := range c.brokerIDsLocked() {
-		if c.brokers[id].up {
+		if c.brokers[id].eligible() {
 			live = append(live, id)
 		}
 	}
@@ -343,7 +346,11 @@ func (c *Cluster) setOffline(p *partitionState, offline bool) {
 	if !offline {
 		return
 	}
+	c.mu.Lock()
+	nodes := c.offlineNodesLocked(p)
+	c.mu.Unlock()
 	h = c.kf.Fault(kfake.Fault{
+		Nodes:      nodes,
 		Keys:       []kmsg.Key{kmsg.Produce, kmsg.Fetch, kmsg.ListOffsets, kmsg.OffsetForLeaderEpoch},
 		Topic:      p.topic.name,
 		Partitions: []int32{p.id},

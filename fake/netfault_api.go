@@ -80,9 +80,17 @@ func (c *Cluster) newNetLayer() *netfault.Layer {
 			}
 			return c.brokerIDsLocked(), nil
 		},
+		Check: c.validateIsolate,
 		OnChange: func(h *netfault.Handle, added bool) {
-			if h.Fault().Kind() != netfault.KindPartition {
+			kind := h.Fault().Kind()
+			if kind != netfault.KindPartition && kind != netfault.KindIsolate {
 				return
+			}
+			switch {
+			case kind == netfault.KindIsolate && added:
+				c.startIsolation(h)
+			case kind == netfault.KindIsolate:
+				c.heal(h)
 			}
 			c.mu.Lock()
 			parts := c.allPartitionsLocked()

@@ -26,8 +26,15 @@ type config struct {
 	kfakeOpts     []kfake.Opt
 	replicaLagMax time.Duration
 	autoCreate    bool
-	wire          wire.Config // the limits: see wire_api.go
-	virtual       bool        // VirtualNetwork
+	wire          wire.Config   // the limits: see wire_api.go
+	virtual       bool          // VirtualNetwork
+	journalLimit  int           // JournalLimit; 0: unbounded
+	journalHooks  []func(Event) // OnJournal
+	sasl          []saslUser    // SASL
+	internalPass  string        // fake's own SASL user's password (sasl.go)
+	// brokerSessionTimeout: how long an isolated broker keeps its
+	// leaderships before the controller fences it (BrokerSessionTimeout).
+	brokerSessionTimeout time.Duration
 }
 
 // Brokers sets the number of brokers (default 3). Broker ids are 0..n-1.
@@ -99,12 +106,31 @@ func AutoCreateTopics() Option {
 }
 
 // KfakeOpts passes options straight to the underlying kfake cluster, for
-// what fake does not model itself (SASL, TLS, ACLs, broker configs, ...).
+// what fake does not model itself (ACLs, broker configs, ...). For SASL
+// use the SASL option. kfake.TLS does not work through fake: fake's wire
+// layer reads Kafka frames from the client's socket before kfake's TLS
+// listener would, so a client's TLS handshake arrives as a malformed
+// frame and its connection is closed (a bad-request event).
 // Options that fake owns (NumBrokers, Ports, ListenFn, SeedTopics) are
 // overridden by fake.
 func KfakeOpts(opts ...kfake.Opt) Option {
 	return func(c *config) error {
 		c.kfakeOpts = append(c.kfakeOpts, opts...)
+		return nil
+	}
+}
+
+// BrokerSessionTimeout is Kafka's broker.session.timeout.ms: how long the
+// controller waits for the heartbeats of a broker cut off from it
+// (Isolate) before it fences the broker, moving its leaderships and
+// coordinators to the brokers it can reach. The default is Kafka's 9 s;
+// with VirtualNetwork in a synctest bubble it passes in milliseconds.
+func BrokerSessionTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("fake.BrokerSessionTimeout(%v): want a positive duration", d)
+		}
+		c.brokerSessionTimeout = d
 		return nil
 	}
 }

@@ -160,7 +160,7 @@ func (p *phantom) request(req kmsg.Request) (kmsg.Response, error) {
 		if b == nil || b.ln == nil {
 			return nil, fmt.Errorf("no coordinator for %q", p.group)
 		}
-		cn, err := b.ln.Internal()
+		cn, err := p.c.newInternalConn(b.ln)
 		if err != nil {
 			return nil, err
 		}

@@ -186,6 +186,8 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 				c.noteTxnPartitionLocked(hdr.producerID, p)
 			}
 			switch {
+			case c.staleLeadsLocked(p, node):
+				c.appendStaleLocked(p, rt, rp.Records, hdr, req, local(-1), h.ClientID, node)
 			case p.leader != node:
 				local(kerr.NotLeaderForPartition.Code)
 				c.journal.Add(Event{Kind: EventProduceRejected, Broker: node, Topic: name, Partition: p.id, Acks: req.Acks, Client: h.ClientID, Error: kerr.NotLeaderForPartition.Message, Detail: fmt.Sprintf("leader is %d", p.leader)})
@@ -427,7 +429,7 @@ func (c *Cluster) answerTailLocked(p *partitionState, tb *tailBatch, r *partResu
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if !r.done {
-			c.journal.Add(Event{Kind: EventProduceRejected, Topic: p.topic.name, Partition: p.id, Acks: -1, Offset: tb.base, Error: kerr.RequestTimedOut.Message, Detail: "not replicated within the request timeout; the write stays in the leader's log"})
+			c.journal.Add(Event{Kind: EventProduceRejected, Topic: p.topic.name, Partition: p.id, Acks: -1, Offset: tb.base, Client: tb.clientID, Error: kerr.RequestTimedOut.Message, Detail: "not replicated within the request timeout; the write stays in the leader's log"})
 			r.resolveLocked(kerr.RequestTimedOut.Code, -1)
 		}
 	})

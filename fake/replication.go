@@ -22,6 +22,12 @@ func (c *Cluster) startLagTimerLocked(p *partitionState) {
 			return
 		}
 		p.lagTimer = nil
+		if c.isolationOfLocked(p.leader) != nil {
+			// Shrinking the ISR takes an AlterPartition to the
+			// controller, which an isolated leader cannot reach.
+			c.mu.Unlock()
+			return
+		}
 		before := cloneIDs(p.isr)
 		p.isr = slices.DeleteFunc(p.isr, func(r int32) bool { return r != p.leader && c.followerPausedLocked(p, r) })
 		if !slices.Equal(before, p.isr) {
@@ -159,6 +165,13 @@ func (c *Cluster) inReplicaOrder(p *partitionState, ids []int32) []int32 {
 // its leader. acks=0/1 writes are still acknowledged but stay invisible to
 // consumers; acks=all writes wait; after ReplicaLagMax the followers leave
 // the ISR. ResumeReplication undoes it.
+//
+// The pause belongs to the partition, not to its leader: it outlives a
+// failover (FailLeader, KillBroker, ElectLeaders, a fence), so the new
+// leader's followers do not copy either, its ISR shrinks to itself after
+// ReplicaLagMax and, below min.insync.replicas, acks=all writes are
+// refused with NOT_ENOUGH_REPLICAS until ResumeReplication (an idempotent
+// producer retries them until then). The leader-change event says so.
 func (c *Cluster) PauseReplication(topic string, partition int32) error {
 	return c.setPartitionPaused(topic, partition, true)
 }
@@ -269,13 +282,13 @@ func (c *Cluster) electLocked(p *partitionState, exclude int32) (leader int32, c
 // whatever the topic says (an admin's unclean ElectLeaders allows it).
 func (c *Cluster) pickLeaderLocked(p *partitionState, exclude int32, unclean bool) (leader int32, clean bool) {
 	for _, r := range p.replicas {
-		if r != exclude && slices.Contains(p.isr, r) && c.brokers[r] != nil && c.brokers[r].up {
+		if r != exclude && slices.Contains(p.isr, r) && c.brokers[r].eligible() {
 			return r, true
 		}
 	}
 	if unclean {
 		for _, r := range p.replicas {
-			if r != exclude && c.brokers[r] != nil && c.brokers[r].up {
+			if r != exclude && c.brokers[r].eligible() {
 				return r, false
 			}
 		}
@@ -289,7 +302,8 @@ func (c *Cluster) pickLeaderLocked(p *partitionState, exclude int32, unclean boo
 // acks=all requests waiting on it fail with NOT_LEADER_OR_FOLLOWER, and the
 // old leader comes back as a follower. It returns the new leader. Without
 // an in-sync successor it fails, unless the topic sets
-// unclean.leader.election.enable=true.
+// unclean.leader.election.enable=true. A PauseReplication of the partition
+// stays in force under the new leader (see PauseReplication).
 func (c *Cluster) FailLeader(topic string, partition int32) (int32, error) {
 	p, err := c.partition(topic, partition)
 	if err != nil {
@@ -335,7 +349,7 @@ func (c *Cluster) handOverLocked(p *partitionState, next int32, clean bool, why 
 	c.mu.Unlock()
 	err := c.applyLeader(p)
 	c.mu.Lock()
-	c.journal.Add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: next, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + uncleanNote(clean)})
+	c.journal.Add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: next, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + uncleanNote(clean) + pausedNote(p)})
 	c.expandISRLocked(p)
 	return err
 }

@@ -13,6 +13,9 @@ import (
 // faults have had their say). It returns false when the connection is
 // done.
 func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
+	if handled, alive := c.routeFenced(cn, h, body); handled {
+		return alive
+	}
 	switch kmsg.Key(h.Key) {
 	case kmsg.Produce:
 		return c.routeProduce(cn, h, frame, body)
@@ -20,7 +23,7 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		if h.Version < 4 && c.cfg.autoCreate {
 			c.autoCreateOld(h, body)
 		}
-		return c.forwardThen(cn, h, frame, c.rewriteMetadata(h))
+		return c.forwardThen(cn, h, frame, c.isolatedView(cn.Node(), h, c.rewriteMetadata(h)))
 	case kmsg.Fetch:
 		return c.forwardThen(cn, h, frame, c.observeFetch(cn, h, body))
 	case kmsg.OffsetCommit, kmsg.TxnOffsetCommit:
@@ -229,7 +232,7 @@ func (c *Cluster) noteCoordinatorKeys(h reqHeader, body []byte) {
 		}
 	}
 	for _, b := range c.brokers {
-		anyDown = anyDown || !b.up
+		anyDown = anyDown || !b.eligible()
 	}
 	c.mu.Unlock()
 	if added && anyDown {

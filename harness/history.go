@@ -42,8 +42,24 @@ func (c *Cluster) History() *assertions.History {
 // fetch, so G1a is judged only from client-side histories.
 func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 	tb.Helper()
-	parts := c.partitions()
-	log := c.readLog(tb, parts)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h, err := BrokerHistoryOf(ctx, c.Cluster)
+	if err != nil {
+		tb.Fatalf("kafkaemu: %v", err)
+	}
+	return h
+}
+
+// BrokerHistoryOf is Cluster.BrokerHistory for a cluster started without
+// harness (kafkaemu serve's GET /check). It judges the journal in memory:
+// with fake.JournalLimit, only the events not dropped.
+func BrokerHistoryOf(ctx context.Context, c *fake.Cluster) (*assertions.History, error) {
+	parts := partitionsOf(c)
+	log, err := readLog(ctx, c, parts)
+	if err != nil {
+		return nil, err
+	}
 	h := assertions.NewHistory()
 	openTxn := map[int64]bool{}
 	for _, e := range c.Journal() {
@@ -104,15 +120,21 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 			h.Deleted(st.Topic, st.Partition, st.LogStartOffset)
 		}
 	}
-	return h
+	return h, nil
 }
 
 // ReadLog reads back every record the cluster stores (read_uncommitted,
 // from each partition's log start), in topic, partition, offset order.
 func (c *Cluster) ReadLog(tb testing.TB) []*kgo.Record {
 	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	log, err := readLog(ctx, c.Cluster, partitionsOf(c.Cluster))
+	if err != nil {
+		tb.Fatalf("kafkaemu: %v", err)
+	}
 	var out []*kgo.Record
-	for _, r := range c.readLog(tb, c.partitions()) {
+	for _, r := range log {
 		out = append(out, r)
 	}
 	slices.SortFunc(out, func(a, b *kgo.Record) int {
@@ -121,8 +143,8 @@ func (c *Cluster) ReadLog(tb testing.TB) []*kgo.Record {
 	return out
 }
 
-// partitions is a snapshot of every partition of every topic.
-func (c *Cluster) partitions() []fake.PartitionState {
+// partitionsOf is a snapshot of every partition of every topic of c.
+func partitionsOf(c *fake.Cluster) []fake.PartitionState {
 	var out []fake.PartitionState
 	for _, t := range c.Topics() {
 		for p := int32(0); ; p++ {
@@ -146,18 +168,15 @@ type tpo struct {
 // readLog reads every record of parts back from the cluster's logs. It
 // reads inside the process (fake.Cluster.PartitionLog), so the journal does
 // not show the read-back as a consumer's fetch.
-func (c *Cluster) readLog(tb testing.TB, parts []fake.PartitionState) map[tpo]*kgo.Record {
-	tb.Helper()
+func readLog(ctx context.Context, c *fake.Cluster, parts []fake.PartitionState) (map[tpo]*kgo.Record, error) {
 	out := map[tpo]*kgo.Record{}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	for _, st := range parts {
 		if st.HighWatermark <= st.LogStartOffset {
 			continue
 		}
 		recs, err := c.PartitionLog(ctx, st.Topic, st.Partition)
 		if err != nil {
-			tb.Fatalf("kafkaemu: reading the log back: %v", err)
+			return nil, fmt.Errorf("reading the log back: %w", err)
 		}
 		for _, r := range recs {
 			out[tpo{st.Topic, st.Partition, r.Offset}] = &kgo.Record{
@@ -166,5 +185,5 @@ func (c *Cluster) readLog(tb testing.TB, parts []fake.PartitionState) map[tpo]*k
 			}
 		}
 	}
-	return out
+	return out, nil
 }

@@ -35,6 +35,8 @@ const (
 	EventFaultRemoved     EventKind = "fault-removed"
 	EventGroup            EventKind = "group"
 	EventCoordinatorMoved EventKind = "coordinator-moved" // a group's (Group) or a transactional id's coordinator is now Broker
+	EventBrokerFenced     EventKind = "broker-fenced"     // the controller fenced an isolated Broker: its leaderships and coordinators move
+	EventUnfence          EventKind = "unfence"           // a fenced Broker reached the controller again and rejoins as a follower
 	// EventBadRequest: a client connection (Conn) sent Broker a request
 	// that was not forwarded and its connection was closed: Error says
 	// why, APIKey and APIVersion are the request's (-1 if unread),
@@ -112,7 +114,7 @@ func (e Event) Describe() string {
 		fmt.Fprintf(&b, " leader %d epoch %d", e.Leader, e.Epoch)
 	case EventISRChange:
 		fmt.Fprintf(&b, " isr %v", e.ISR)
-	case EventBrokerUp, EventBrokerDown:
+	case EventBrokerUp, EventBrokerDown, EventBrokerFenced, EventUnfence:
 		fmt.Fprintf(&b, " broker %d", e.Broker)
 	case EventTxnBegin, EventTxnEnd, EventProducerInit:
 		fmt.Fprintf(&b, " pid=%d/%d", e.ProducerID, e.ProducerEpoch)
@@ -170,7 +172,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	// Whatever is set is written; these kinds also write their zeros.
 	var broker, leader, epoch, offset, last bool
 	switch e.Kind {
-	case EventBrokerUp, EventBrokerDown, EventAppend, EventFetch, EventOffsetCommit, EventProducerInit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
+	case EventBrokerUp, EventBrokerDown, EventBrokerFenced, EventUnfence, EventAppend, EventFetch, EventOffsetCommit, EventProducerInit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
 		EventProduceRejected, EventHighWatermark, EventBadRequest, EventUpstreamUnreachable:
 		broker = true
 	case EventGroup:
@@ -179,6 +181,8 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		broker = e.Topic == "" // a follower paused or resumed
 	case EventLeaderChange, EventISRChange:
 		leader, epoch = true, true
+	case EventTruncate:
+		leader = true // whose tail was dropped
 	}
 	switch e.Kind {
 	case EventAppend, EventTruncate, EventFetch:
@@ -273,6 +277,52 @@ type Log struct {
 	events []Event
 	seq    int64
 	open   map[int64]bool // producer ids with a transaction in progress
+	bound  bound          // Bound
+}
+
+// bound is what Bound adds to the log.
+type bound struct {
+	limit   int // 0: unbounded
+	dropped int64
+	hooks   []func(Event)
+}
+
+// Bound keeps at most limit events in memory (0: every one), dropping the
+// oldest beyond it (Dropped counts them; Seq goes on counting, so a gap is
+// visible), and calls each hook with every event, in order, as it is
+// added and before any drop. The hooks run while the log is locked: they
+// must be quick and must not add to the log. Call Bound before the first
+// Add.
+func (l *Log) Bound(limit int, hooks ...func(Event)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bound.limit = limit
+	l.bound.hooks = append(l.bound.hooks, hooks...)
+}
+
+// Dropped is how many of the oldest events Bound's limit dropped.
+func (l *Log) Dropped() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bound.dropped
+}
+
+// recorded runs the hooks on e, the newest of events, and drops the oldest
+// events beyond the limit. It returns the events to keep. Dropping
+// re-slices from the front: append copies the kept events into a new
+// array once the old one is full, so each event is copied a bounded
+// number of times and the memory held stays within a few times the limit.
+func (b *bound) recorded(events []Event, e Event) []Event {
+	for _, fn := range b.hooks {
+		fn(e)
+	}
+	if b.limit > 0 && len(events) > b.limit {
+		n := len(events) - b.limit
+		clear(events[:n]) // let the dropped events' records go before the array does
+		events = events[n:]
+		b.dropped += int64(n)
+	}
+	return events
 }
 
 // Add appends e, setting its Seq and Time. A transactional append by a
@@ -300,7 +350,7 @@ func (l *Log) appendLocked(e Event) {
 	l.seq++
 	e.Seq = l.seq
 	e.Time = time.Now()
-	l.events = append(l.events, e)
+	l.events = l.bound.recorded(append(l.events, e), e)
 }
 
 // Events returns every event so far, in order.
@@ -315,7 +365,9 @@ func (l *Log) Events() []Event {
 func (l *Log) Since(seq int64) []Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// Seq numbers events from 1, one apart.
+	// Seq numbers events from 1, one apart; the first dropped ones are
+	// no longer held.
+	seq -= l.bound.dropped
 	return append([]Event(nil), l.events[min(max(seq, 0), int64(len(l.events))):]...)
 }
 

@@ -15,14 +15,14 @@ import (
 
 // NetFault is a network fault for the connections between clients and
 // brokers: build one with Latency, DropResponses, CloseConnections,
-// Blackhole or Partition, narrow it with Target options, and install it
-// with Layer.Add.
+// Blackhole, Partition or Isolate, narrow it with Target options, and
+// install it with Layer.Add.
 type NetFault struct {
 	kind        Kind
 	latency     time.Duration
 	jitter      time.Duration
 	probability float64
-	brokers     []int32 // Partition: the isolated brokers
+	brokers     []int32 // Partition, Isolate: the isolated brokers
 }
 
 // Kind is what a NetFault does.
@@ -35,20 +35,21 @@ const (
 	KindClose                     // CloseConnections
 	KindBlackhole                 // Blackhole
 	KindPartition                 // Partition
+	KindIsolate                   // Isolate
 )
 
 // String is the kind's name in the HTTP API and scenario files.
 func (k Kind) String() string {
-	if k < KindLatency || k > KindPartition {
+	if k < KindLatency || k > KindIsolate {
 		return fmt.Sprintf("Kind(%d)", int(k))
 	}
-	return [...]string{"", "latency", "drop-responses", "close-connections", "blackhole", "network-partition"}[k]
+	return [...]string{"", "latency", "drop-responses", "close-connections", "blackhole", "network-partition", "isolate"}[k]
 }
 
 // Kind is what f does (0 for the zero NetFault).
 func (f NetFault) Kind() Kind { return f.kind }
 
-// Brokers are the brokers a Partition isolates.
+// Brokers are the brokers a Partition or an Isolate isolates.
 func (f NetFault) Brokers() []int32 { return slices.Clone(f.brokers) }
 
 // Latency delays every matching response by d plus a random jitter in
@@ -80,6 +81,17 @@ func Blackhole() NetFault { return NetFault{kind: KindBlackhole} }
 // brokers on the other side (Layer.Isolated).
 func Partition(brokers ...int32) NetFault {
 	return NetFault{kind: KindPartition, brokers: slices.Clone(brokers)}
+}
+
+// Isolate cuts brokers off from the controller and their peers while
+// clients still reach them (a split brain). What that does to leaders,
+// the ISR and fencing is the emulator's model (fake.Isolate documents
+// it); the layer itself holds only the requests of the clients its
+// targets name (a Target is needed to cut any client off), as Partition
+// holds them, and reports the brokers isolated (Isolated). An owner that
+// has no such model refuses it through Config.Check.
+func Isolate(brokers ...int32) NetFault {
+	return NetFault{kind: KindIsolate, brokers: slices.Clone(brokers)}
 }
 
 // Target narrows which requests a NetFault applies to; every target given
@@ -133,8 +145,13 @@ type Config struct {
 	// Brokers, if set, lists the broker ids faults may name (OnBrokers,
 	// Partition); its error (a closed cluster) refuses every Add.
 	Brokers func() ([]int32, error)
-	// OnChange, if set, runs after a fault is added or removed (an
-	// emulator's replication model reacts to a Partition).
+	// Check, if set, refuses a fault before it is installed (the
+	// emulator checks an Isolate against its brokers; a proxy refuses
+	// one). Its error is Add's.
+	Check func(f NetFault) error
+	// OnChange, if set, runs after a fault is added (after the
+	// fault-added event) or removed (after fault-removed): an emulator's
+	// replication model reacts to a Partition or an Isolate.
 	OnChange func(h *Handle, added bool)
 }
 
@@ -173,6 +190,11 @@ func (l *Layer) Add(f NetFault, targets ...Target) (*Handle, error) {
 	if err := f.validate(l.cfg.Name, known, l.cfg.Brokers != nil); err != nil {
 		return nil, err
 	}
+	if l.cfg.Check != nil {
+		if err := l.cfg.Check(f); err != nil {
+			return nil, err
+		}
+	}
 	h := &Handle{l: l, f: f, done: make(chan struct{})}
 	for i, o := range targets {
 		if o == nil {
@@ -182,6 +204,9 @@ func (l *Layer) Add(f NetFault, targets ...Target) (*Handle, error) {
 	}
 	if h.t.count < 0 {
 		return nil, fmt.Errorf("%s.Times(%d): want a count >= 0", l.cfg.Name, h.t.count)
+	}
+	if f.kind == KindIsolate && h.t.count > 0 && !h.Selective() {
+		return nil, fmt.Errorf("%s.Times(%d) with %s.Isolate counts the requests of the clients it cuts off; name them with OnClient, OnAddr, OnKeys or OnBrokers", l.cfg.Name, h.t.count, l.cfg.Name)
 	}
 	if l.cfg.Brokers != nil {
 		for _, b := range h.t.brokers {
@@ -211,7 +236,7 @@ func (f NetFault) validate(name string, known []int32, check bool) error {
 		if !(f.probability > 0 && f.probability <= 1) {
 			return fmt.Errorf("%s.DropResponses(%v): probability must be in (0, 1]", name, f.probability)
 		}
-	case KindClose, KindBlackhole:
+	case KindClose, KindBlackhole, KindIsolate: // an Isolate is checked by Config.Check
 	case KindPartition:
 		if len(f.brokers) == 0 {
 			return fmt.Errorf("%s.Partition(): name at least one broker to isolate", name)
@@ -225,13 +250,20 @@ func (f NetFault) validate(name string, known []int32, check bool) error {
 			}
 		}
 	default:
-		return fmt.Errorf("%s: a zero NetFault; build one with Latency, DropResponses, CloseConnections, Blackhole or Partition", name)
+		return fmt.Errorf("%s: a zero NetFault; build one with Latency, DropResponses, CloseConnections, Blackhole, Partition or Isolate", name)
 	}
 	return nil
 }
 
 // Fault is the installed fault.
 func (h *Handle) Fault() NetFault { return h.f }
+
+// Selective reports whether the fault's targets name which requests it
+// applies to (an Isolate cuts off only such clients).
+func (h *Handle) Selective() bool {
+	t := &h.t
+	return len(t.brokers) > 0 || t.clientID != "" || t.addr != "" || len(t.keys) > 0
+}
 
 // String describes the fault and its targets.
 func (h *Handle) String() string {
@@ -242,7 +274,7 @@ func (h *Handle) String() string {
 		fmt.Fprintf(&b, " %v±%v", h.f.latency, h.f.jitter)
 	case KindDrop:
 		fmt.Fprintf(&b, " p=%v", h.f.probability)
-	case KindPartition:
+	case KindPartition, KindIsolate:
 		fmt.Fprintf(&b, " brokers %v", h.f.brokers)
 	}
 	if len(h.t.brokers) > 0 {
@@ -403,6 +435,12 @@ func (l *Layer) BeforeRoute(r Request, closed <-chan struct{}) (Action, bool) {
 			} else {
 				hit = false
 			}
+		case KindIsolate: // cuts off only the clients its targets name
+			if f.Selective() && slices.Contains(f.f.brokers, r.Broker) {
+				holes = append(holes, f)
+			} else {
+				hit = false
+			}
 		}
 		if hit {
 			f.hits++
@@ -435,12 +473,13 @@ func (l *Layer) BeforeRoute(r Request, closed <-chan struct{}) (Action, bool) {
 	return act, true
 }
 
-// Isolated reports whether a network partition separates brokers a and b.
+// Isolated reports whether a network partition or an isolation separates
+// brokers a and b.
 func (l *Layer) Isolated(a, b int32) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, f := range l.faults {
-		if f.f.kind == KindPartition && slices.Contains(f.f.brokers, a) != slices.Contains(f.f.brokers, b) {
+		if (f.f.kind == KindPartition || f.f.kind == KindIsolate) && slices.Contains(f.f.brokers, a) != slices.Contains(f.f.brokers, b) {
 			return true
 		}
 	}

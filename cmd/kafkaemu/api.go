@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -67,13 +69,20 @@ type target interface {
 	InjectError(f kfake.Fault) (*fake.InjectedError, error)
 	AddFault(f fake.NetFault, targets ...fake.Target) (*fake.FaultHandle, error)
 	Journal() []fake.Event
+	JournalDropped() int64
 	WriteJournal(w io.Writer) error
+	Seed() int64
+	brokerHistory(ctx context.Context) (*assertions.History, error) // GET /check
 }
 
 // emulator is the API's target under kafkaemu serve.
 type emulator struct{ *fake.Cluster }
 
 func (e emulator) brokersView() any { return e.Brokers() }
+
+func (e emulator) brokerHistory(ctx context.Context) (*assertions.History, error) {
+	return harness.BrokerHistoryOf(ctx, e.Cluster)
+}
 
 type api struct {
 	c         target
@@ -108,10 +117,13 @@ func newTargetAPI(c target) *api {
 		a.add("GET", path, names, func(p *params) func() (any, error) { return func() (any, error) { return fn(p) } })
 	}
 	get("/brokers", nil, func(*params) (any, error) { return a.c.brokersView(), nil })
+	get("/topics", nil, func(*params) (any, error) { return a.topics(), nil })
+	a.add("GET", "/check", []string{"topic", "consumed-by"}, a.check)
 	a.add("GET", "/partitions", []string{"topic", "partition"}, a.partitions)
 	a.add("GET", "/journal", nil, nil)  // written by ServeHTTP
 	a.add("GET", "/timeline", nil, nil) // written by ServeHTTP
 	get("/faults", nil, func(*params) (any, error) { return a.listFaults(), nil })
+	a.add("GET", "/timeline.html", nil, nil) // written by timelineHTML (api_html.go)
 	a.add("GET", "/groups", nil, func(*params) func() (any, error) { return a.groups })
 	a.add("GET", "/groups/{group}", nil, func(p *params) func() (any, error) {
 		g := p.path
@@ -242,6 +254,7 @@ func newTargetAPI(c target) *api {
 		bs := p.brokerList("brokers")
 		return a.netFault("network-partition", p, fake.Partition(bs...))
 	})
+	a.addIsolate() // POST /isolate: api_isolate.go
 
 	// Errors.
 	a.add("POST", "/inject-error", []string{"error", "requests", "broker", "topic", "partition", "group", "count"}, func(p *params) func() (any, error) {
@@ -361,11 +374,20 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch path {
 	case "/journal":
 		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set(droppedHeader, strconv.FormatInt(a.c.JournalDropped(), 10))
 		_ = a.c.WriteJournal(w)
 		return
 	case "/timeline":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, fake.Timeline(a.c.Journal()))
+		evs, dropped := a.c.Journal(), a.c.JournalDropped()
+		w.Header().Set(droppedHeader, strconv.FormatInt(dropped, 10))
+		if dropped > 0 {
+			fmt.Fprintf(w, "(the %d oldest events were dropped from memory by -journal-max; the -journal file keeps every event)\n", dropped)
+		}
+		_, _ = io.WriteString(w, fake.Timeline(evs))
+		return
+	case "/timeline.html":
+		a.timelineHTML(w)
 		return
 	}
 	action := ep.parse(p)
@@ -441,6 +463,86 @@ var goPrefix = regexp.MustCompile(`^(fake\.)?[A-Z][A-Za-z]*\([^)]*\): `)
 // endpoint's verb.
 func userTerms(path string, err error) string {
 	return strings.TrimPrefix(path, "/") + ": " + goPrefix.ReplaceAllString(err.Error(), "")
+}
+
+// checkView is GET /check's answer: the anomaly checker's verdict on the
+// history built from the broker's side (harness.BrokerHistoryOf).
+type checkView struct {
+	OK             bool                       `json:"ok"` // no anomaly found
+	Counts         map[assertions.Anomaly]int `json:"counts"`
+	Findings       []findingView              `json:"findings"`
+	Report         string                     `json:"report"`
+	JournalDropped int64                      `json:"journal_dropped"` // events -journal-max dropped: not judged
+}
+
+type findingView struct {
+	Anomaly   assertions.Anomaly `json:"anomaly"`
+	Topic     string             `json:"topic"`
+	Partition int32              `json:"partition"`
+	Offset    int64              `json:"offset"`
+	Key       string             `json:"key,omitempty"`
+	Value     string             `json:"value"`
+	Who       string             `json:"who,omitempty"`
+	Detail    string             `json:"detail,omitempty"`
+}
+
+// check judges the cluster's broker-side history; topic narrows it to
+// topics, consumed-by names the groups that should read every write
+// (assertions.ConsumedBy; commas between names).
+func (a *api) check(p *params) func() (any, error) {
+	var opts []assertions.Option
+	if t := p.str("topic", false); t != "" {
+		opts = append(opts, assertions.Topics(strings.Split(t, ",")...))
+	}
+	if g := p.str("consumed-by", false); g != "" {
+		opts = append(opts, assertions.ConsumedBy(strings.Split(g, ",")...))
+	}
+	return func() (any, error) {
+		ctx, cancel := contextTimeout(30 * time.Second)
+		defer cancel()
+		h, err := a.c.brokerHistory(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r := assertions.Check(h, opts...)
+		v := checkView{OK: true, Counts: map[assertions.Anomaly]int{}, Findings: []findingView{}, Report: r.String(), JournalDropped: a.c.JournalDropped()}
+		for _, an := range assertions.Anomalies {
+			for _, f := range r.Findings[an] {
+				v.OK = false
+				v.Counts[an]++
+				v.Findings = append(v.Findings, findingView{an, f.Topic, f.Partition, f.Offset, f.Key, f.Value, f.Who, f.Detail})
+			}
+		}
+		return v, nil
+	}
+}
+
+// droppedHeader on GET /journal and /timeline is how many of the oldest
+// events -journal-max dropped from memory (Event.Seq goes on counting).
+const droppedHeader = "Kafkaemu-Journal-Dropped"
+
+// topicView is a topic as GET /topics shows it.
+type topicView struct {
+	Topic      string `json:"topic"`
+	Partitions int    `json:"partitions"`
+	Replicas   int    `json:"replicas"` // the replication factor
+}
+
+func (a *api) topics() []topicView {
+	out := []topicView{}
+	for _, t := range a.c.Topics() {
+		v := topicView{Topic: t}
+		for i := int32(0); ; i++ {
+			st, err := a.c.Partition(t, i)
+			if err != nil {
+				break
+			}
+			v.Partitions++
+			v.Replicas = max(v.Replicas, len(st.Replicas))
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (a *api) partitions(p *params) func() (any, error) {

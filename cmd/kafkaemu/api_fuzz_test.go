@@ -33,6 +33,7 @@ func FuzzAPI(f *testing.F) {
 		{"GET", "/faults", "", "", ""},
 		{"GET", "/journal", "", "", ""},
 		{"GET", "/timeline", "", "", ""},
+		{"GET", "/timeline.html", "", "", ""},
 		{"POST", "/latency", "delay=1ms&jitter=1ms&broker=1&requests=produce,fetch&count=2", "", ""},
 		{"POST", "/latency", "delay=99999999999h", "", ""},
 		{"POST", "/drop-responses", "probability=NaN", "", ""},
@@ -41,6 +42,10 @@ func FuzzAPI(f *testing.F) {
 		{"POST", "/close-connections", "requests=", "", ""},
 		{"POST", "/network-partition", "brokers=0,,1", "", ""},
 		{"POST", "/network-partition", "brokers=2", "", ""},
+		{"POST", "/isolate", "broker=1&client=c", "", ""},
+		{"POST", "/isolate", "broker=leader-of%20orders/1", "", ""},
+		{"POST", "/isolate", "broker=leader-of%20orders/-1", "", ""},
+		{"POST", "/isolate", "broker=leader-of%20/", "", ""},
 		{"POST", "/inject-error", "error=not-enough-replicas&requests=produce&topic=orders&partition=1&count=1", "", ""},
 		{"POST", "/inject-error", "error=UNKNOWN_SERVER_ERROR&requests=join_group&group=g", "", ""},
 		{"POST", "/pause-replication", "topic=orders", "", ""},
@@ -88,8 +93,8 @@ func FuzzAPI(f *testing.F) {
 		if res.StatusCode >= 500 {
 			t.Fatalf("%q %q?%q: %d %s", method, path, query, res.StatusCode, out)
 		}
-		if res.StatusCode == 200 && (path == "/journal" || path == "/timeline") {
-			return // JSON lines, and text
+		if res.StatusCode == 200 && (path == "/journal" || path == "/timeline" || path == "/timeline.html") {
+			return // JSON lines, text and HTML
 		}
 		var v any
 		if err := json.Unmarshal(out, &v); err != nil {

@@ -4,7 +4,9 @@
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
 //	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
+//	kafkaemu run -html pages scenarios/library   # ... and a timeline page per scenario in pages/
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
+//	kafkaemu timeline -html run.html journal.jsonl   # ... as a timeline page to look at in a browser
 //
 // serve's flags: -brokers N, -topic name:partitions:replicas,
 // -topic-config name:key=value, -seed N, -replica-lag-max D,
@@ -15,7 +17,19 @@
 // socket.request.max.bytes: a client's larger request frame closes its
 // connection; default 100 MiB), -idle-timeout D (Kafka's
 // connections.max.idle.ms: a client connection idle this long, or one
-// that leaves a request unfinished this long, is closed; default 1m).
+// that leaves a request unfinished this long, is closed; default 1m),
+// -broker-session-timeout D (Kafka's broker.session.timeout.ms: how long
+// a broker cut off by POST /isolate keeps its leaderships before the
+// controller fences it; default 9s),
+// -sasl MECHANISM:user:password (require SASL; PLAIN, SCRAM-SHA-256 or
+// SCRAM-SHA-512; repeatable), -journal FILE (every journal event as a JSON line, written as it
+// happens: flushed every 100 ms and on exit), -journal-max N (at most N
+// events in memory for GET /journal and /timeline, default 1000000, 0 for
+// all; older ones are dropped from memory with a count, never from
+// -journal's file). A flag out of range or a -journal file that cannot be
+// created is refused before anything listens; a -journal file that fails
+// later (a full disk) stops serve with the error. SIGINT and SIGTERM stop
+// the API, close the cluster and flush the journal file.
 //
 // HTTP API: POST for faults, GET for state. Parameters go in the query
 // string (or a form body) and are named as in the scenario YAML
@@ -28,12 +42,16 @@
 // body over 64 KiB) or 414 (a query string over 4 KiB).
 //
 //	GET  /brokers                          brokers, their addresses and state
-//	GET  /partitions[?topic=T[&partition=P]]   leader, replicas, ISR, watermarks
+//	GET  /topics                           topics, their partition count and replication factor
+//	GET  /partitions[?topic=T[&partition=P]]   leader, replicas, ISR, watermarks (no topic: all)
 //	GET  /groups                           groups with state, epoch, members, assignments, commits
 //	GET  /groups/G                         one group
 //	GET  /faults                           the faults this API added: id, verb, description, hits
-//	GET  /journal                          every event as JSON lines
+//	GET  /journal                          the journal's events as JSON lines (header Kafkaemu-Journal-Dropped: how many -journal-max dropped)
 //	GET  /timeline                         the journal as a readable timeline report
+//	GET  /timeline.html                    the journal as a timeline page (kafkaemu timeline -html)
+//	GET  /check[?topic=T,U][&consumed-by=G] the anomaly checker's verdict on the broker-side history
+//	                                       (harness.BrokerHistory): {"ok":B,"counts":{"lost-write":N},"findings":[...],"report":"..."}
 //	POST /fail-leader?topic=T[&partition=P]            {"leader":B,...}; without partition, every partition
 //	POST /pause-replication?topic=T[&partition=P] | ?broker=B   /resume-replication (same)
 //	POST /kill-broker?broker=B             /restart-broker?broker=B
@@ -45,12 +63,19 @@
 //	POST /close-connections                &count=N (removed after N hits);
 //	POST /blackhole                        they answer {"id":N,"fault":"..."}
 //	POST /network-partition?brokers=0,1    isolates brokers 0 and 1
+//	POST /isolate?broker=B[&client=ID]     split brain: B loses the controller and its peers, clients still
+//	                                       reach it (client=ID: not that one); broker=leader-of%20T/P isolates
+//	                                       T/P's leader; {"id":N,"broker":B,...}; DELETE /faults/N heals it
 //	POST /inject-error?error=NOT_ENOUGH_REPLICAS&requests=produce[&broker=B][&topic=T[&partition=P]][&group=G][&count=N]
 //	DELETE /faults/ID                      removes a fault: {"hits":N,...}
 //
-// Changed from earlier versions: latency's ms and jitter_ms are delay and
-// jitter (durations), key is requests, errors are JSON, and success is
-// {"ok":true} rather than {"ok":"true"}.
+// JSON field names are lower case with words joined by _, as in the
+// journal (high_watermark, leader_epoch, replication_paused).
+//
+// Changed from earlier versions: GET /brokers and /partitions name their
+// fields like the journal (high_watermark, not HighWatermark); latency's
+// ms and jitter_ms are delay and jitter (durations), key is requests,
+// errors are JSON, and success is {"ok":true} rather than {"ok":"true"}.
 package main
 
 import (
@@ -75,8 +100,8 @@ func main() {
 const usage = `usage:
   kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
   kafkaemu proxy -upstream HOST:PORT,...  the same fault API in front of a real cluster (kafkaemu proxy -h for its flags)
-  kafkaemu run [-seed N] [-v] FILE|DIR... scenario files (a directory: its *.yaml), outside go test
-  kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report
+  kafkaemu run [-seed N] [-v] [-html DIR] FILE|DIR...  scenario files (a directory: its *.yaml), outside go test; -html: a timeline page each
+  kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report; -html FILE|- as a page
   kafkaemu help                           this text
 `
 
@@ -95,7 +120,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "run":
 		return runFiles(args[1:], stdout, stderr)
 	case "timeline":
-		return timeline(args[1:], stdin, stdout, stderr)
+		return timelineCmd(args[1:], stdin, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown command %q; commands: serve, proxy, run, timeline, help (kafkaemu -h)", args[0])
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/seed73168108/kafkaemu/assertions"
 	"io"
 	"math"
 	"net"
@@ -123,7 +124,8 @@ func proxyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	if ready != nil {
 		ready(p, ln.Addr().String())
 	}
-	return runHTTP(ctx, srv, ln)
+	_, err = runHTTP(ctx, srv, ln, nil)
+	return err
 }
 
 // parseSASL reads mechanism:user:password.
@@ -164,6 +166,8 @@ var needsEmulator = map[string]string{
 	"/inject-error":       "kfake's error injection",
 	"/groups":             "kfake's group state (the upstream's groups: kafka-consumer-groups.sh --describe)",
 	"/groups/{group}":     "kfake's group state (the upstream's groups: kafka-consumer-groups.sh --describe)",
+	"/check":              "the emulator's logs (kafkaemu proxy does not read the upstream's logs back yet)",
+	"/isolate":            "the emulator's controller model (a real cluster fences brokers on its own)",
 }
 
 func (r realCluster) unsupported(path string) string {
@@ -212,7 +216,13 @@ func (r realCluster) AddFault(f fake.NetFault, targets ...fake.Target) (*fake.Fa
 }
 
 func (r realCluster) Journal() []fake.Event          { return r.p.Journal() }
+func (r realCluster) JournalDropped() int64          { return 0 }
 func (r realCluster) WriteJournal(w io.Writer) error { return r.p.WriteJournal(w) }
+func (r realCluster) Seed() int64                    { return r.p.Seed() }
+
+func (realCluster) brokerHistory(context.Context) (*assertions.History, error) {
+	return nil, errNeedsEmulator
+}
 
 // The verbs unsupported lists never reach these.
 var errNeedsEmulator = errors.New("needs the emulator")

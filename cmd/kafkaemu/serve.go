@@ -34,12 +34,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	seed := fs.Int64("seed", 0, "cluster seed (0: random)")
 	httpAddr := fs.String("http", "127.0.0.1:0", "address of the HTTP fault API (loopback only)")
 	lag := fs.Duration("replica-lag-max", 200*time.Millisecond, "replica.lag.time.max")
+	session := fs.Duration("broker-session-timeout", fake.DefaultBrokerSessionTimeout, "how long a broker cut off by POST /isolate keeps its leaderships before the controller fences it (Kafka's broker.session.timeout.ms)")
 	autoCreate := fs.Bool("auto-create-topics", true, "create unknown topics on first use")
 	ports := fs.String("ports", "", "fixed broker ports, one per broker, like 9092,9093,9094 (default: random free ports)")
 	addrFile := fs.String("addr-file", "", "write the broker and API addresses to this file as JSON once the cluster is up")
 	maxRequest := fs.Int("max-request-bytes", fake.DefaultMaxRequestBytes, "largest request frame a client may send (Kafka's socket.request.max.bytes); a larger one closes its connection")
 	idle := fs.Duration("idle-timeout", fake.DefaultIdleTimeout, "close a client connection idle this long, or one that leaves a request unfinished this long (Kafka's connections.max.idle.ms)")
-	var topics, configs multiFlag
+	journalPath := fs.String("journal", "", "stream every journal event to this file as JSON lines as it happens (flushed every 100ms and on exit; -journal-max does not apply to it)")
+	journalMax := fs.Int("journal-max", defaultJournalMax, "keep at most this many journal events in memory for GET /journal and /timeline; older ones are dropped from memory with a count, never from the -journal file (0: keep all)")
+	var topics, configs, sasl multiFlag
+	fs.Var(&sasl, "sasl", "require SASL: a user as MECHANISM:user:password, MECHANISM one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (repeatable)")
 	fs.Var(&topics, "topic", "topic as name:partitions:replicas (repeatable)")
 	fs.Var(&configs, "topic-config", "topic config as name:key=value (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -54,6 +58,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	if *idle <= 0 {
 		return fmt.Errorf("-idle-timeout %v: want a positive duration, like 1m", *idle)
+	}
+	if *session <= 0 {
+		return fmt.Errorf("-broker-session-timeout %v: want a positive duration, like 9s", *session)
+	}
+	if *journalMax < 0 || *journalMax > maxJournalMax {
+		return fmt.Errorf("-journal-max %d: want 0 (keep all) to %d events", *journalMax, maxJournalMax)
 	}
 	var fixed []int
 	if *ports != "" {
@@ -74,7 +84,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 		*brokers = len(fixed)
 	}
-	opts := []fake.Option{fake.Brokers(*brokers), fake.ReplicaLagMax(*lag), fake.MaxRequestBytes(*maxRequest), fake.IdleTimeout(*idle)}
+	opts := []fake.Option{fake.Brokers(*brokers), fake.ReplicaLagMax(*lag), fake.MaxRequestBytes(*maxRequest), fake.IdleTimeout(*idle), fake.BrokerSessionTimeout(*session)}
 	if len(fixed) > 0 {
 		opts = append(opts, fake.KfakeOpts(kfake.Ports(fixed...)))
 	}
@@ -108,52 +118,114 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 		opts = append(opts, fake.Topic(parts[0], int32(p), int16(r), cfgs[parts[0]]))
 	}
+	for _, u := range sasl {
+		mech, rest, ok := strings.Cut(u, ":")
+		user, pass, ok2 := strings.Cut(rest, ":")
+		if !ok || !ok2 || user == "" {
+			return fmt.Errorf("-sasl %q: want MECHANISM:user:password, like PLAIN:alice:secret", u)
+		}
+		opts = append(opts, fake.SASL(mech, user, pass))
+	}
+	if *journalMax > 0 {
+		opts = append(opts, fake.JournalLimit(*journalMax))
+	}
+	// Everything that can be refused is, before anything listens: the
+	// journal file is opened before the cluster starts.
+	var jf *journalFile
+	if *journalPath != "" {
+		if jf, err = openJournalFile(*journalPath); err != nil {
+			return err
+		}
+		opts = append(opts, fake.OnJournal(jf.write))
+	}
 	c, err := fake.New(opts...)
 	if err != nil {
+		if jf != nil {
+			_ = jf.close()
+		}
 		if len(fixed) > 0 {
 			return fmt.Errorf("-ports %s: %w", *ports, err)
 		}
 		return err
 	}
-	defer c.Close()
+	// closeAll closes the cluster, then the journal file, so that the file
+	// ends with the cluster's last event.
+	closeAll := func(err error) error {
+		cerr := c.Close()
+		if jf != nil {
+			if jerr := jf.close(); err == nil {
+				err = jerr
+			}
+		}
+		if err == nil {
+			err = cerr
+		}
+		return err
+	}
 	ln, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
-		return fmt.Errorf("-http %s: %w", *httpAddr, err)
+		return closeAll(fmt.Errorf("-http %s: %w", *httpAddr, err))
 	}
 	srv := &http.Server{Handler: newAPI(c), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 64 << 10}
 	fmt.Fprintf(stdout, "kafkaemu: brokers %s (seed %d)\nkafkaemu: fault API http://%s\n", strings.Join(c.Addrs(), ","), c.Seed(), ln.Addr())
 	if *addrFile != "" {
 		if err := writeAddrFile(*addrFile, c, ln.Addr().String()); err != nil {
 			ln.Close()
-			return fmt.Errorf("-addr-file: %w", err)
+			return closeAll(fmt.Errorf("-addr-file: %w", err))
 		}
 		defer os.Remove(*addrFile)
 	}
 	if ready != nil {
 		ready(c, ln.Addr().String())
 	}
-	return runHTTP(ctx, srv, ln)
+	var journalFailed <-chan struct{} // nil without -journal: never ready
+	if jf != nil {
+		journalFailed = jf.failed
+	}
+	// A journal the file does not hold all of is no journal: stop.
+	journalStopped, err := runHTTP(ctx, srv, ln, journalFailed)
+	if err != nil {
+		return closeAll(err)
+	}
+	if err := closeAll(nil); err != nil {
+		return err
+	}
+	if journalStopped {
+		return errors.New("stopping: the journal file cannot be written")
+	}
+	return nil
 }
 
-// runHTTP serves the API on ln until ctx ends, then shuts it down.
-func runHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
+// runHTTP serves srv on ln until ctx ends (SIGINT, SIGTERM) or failed is
+// closed (nil: never), then shuts it down. stopped reports that failed
+// ended it.
+func runHTTP(ctx context.Context, srv *http.Server, ln net.Listener, failed <-chan struct{}) (stopped bool, err error) {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		return err
+		return false, err
+	case <-failed:
+		stopped = true
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdown); err != nil {
-		return err
+		return stopped, err
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+		return stopped, err
 	}
-	return nil
+	return stopped, nil
 }
+
+// The bounds of -journal-max: by default a million events in memory
+// (an event takes a few hundred bytes), at most a billion.
+const (
+	defaultJournalMax = 1_000_000
+	maxJournalMax     = 1_000_000_000
+)
 
 // addrs is what -addr-file holds.
 type addrs struct {

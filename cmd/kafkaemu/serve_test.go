@@ -21,7 +21,15 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// A test runs kafkaemu as its own process by running this binary with
+	// KAFKAEMU_TEST_MAIN=1 and kafkaemu's arguments.
+	if os.Getenv("KAFKAEMU_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // startServer runs `kafkaemu serve args...` until the test ends.
 func startServer(t *testing.T, args ...string) (*fake.Cluster, string) {
@@ -334,6 +342,12 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"-idle-timeout", "0s"}, `-idle-timeout 0s: want a positive duration`},
 		{[]string{"-idle-timeout", "-1m"}, `-idle-timeout -1m0s: want a positive duration`},
 		{[]string{"-idle-timeout", "soon"}, `invalid value "soon" for flag -idle-timeout`},
+		{[]string{"-broker-session-timeout", "0s"}, `-broker-session-timeout 0s: want a positive duration`},
+		{[]string{"-sasl", "PLAIN:alice"}, `-sasl "PLAIN:alice": want MECHANISM:user:password, like PLAIN:alice:secret`},
+		{[]string{"-sasl", "GSSAPI:alice:x"}, `fake.SASL("GSSAPI", "alice", ...): the mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
+		{[]string{"-journal-max", "-1"}, `-journal-max -1: want 0 (keep all) to 1000000000 events`},
+		{[]string{"-journal-max", "2000000000"}, `-journal-max 2000000000: want 0 (keep all) to 1000000000 events`},
+		{[]string{"-journal", "/nonexistent/dir/journal.jsonl"}, `-journal /nonexistent/dir/journal.jsonl: open /nonexistent/dir/journal.jsonl: no such file or directory`},
 	} {
 		err := serve(context.Background(), tc.args, io.Discard, io.Discard, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

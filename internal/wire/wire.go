@@ -346,6 +346,12 @@ type Conn struct {
 
 	rtMu sync.Mutex // internal connections: one round trip at a time
 	corr int32
+
+	// producing counts produce requests handed to the backend and not yet
+	// answered by it; peerClosed (readLoop's alone) is set when the
+	// client closed its side. See drainProduces.
+	producing  atomic.Int32
+	peerClosed bool
 }
 
 // Node is the broker id of the connection's listener.
@@ -389,6 +395,9 @@ func (cn *Conn) Write(b []byte) (int, error) {
 	case s = <-cn.fwd:
 	case <-cn.closed:
 		return 0, net.ErrClosed
+	}
+	if s.hdr.Key == int16(kmsg.Produce) {
+		defer cn.producing.Add(-1)
 	}
 	frame := append([]byte(nil), b...)
 	if len(frame) >= 8 && int32(binary.BigEndian.Uint32(frame[4:8])) != s.hdr.Corr {
@@ -472,6 +481,9 @@ func (cn *Conn) readLoop() {
 	for {
 		h, frame, body, ok := cn.nextRequest() // validated: see validate.go
 		if !ok {
+			if cn.peerClosed {
+				cn.drainProduces()
+			}
 			return
 		}
 		if !cn.beforeRoute(h) {
@@ -494,10 +506,37 @@ func (cn *Conn) beforeRoute(h Header) bool {
 	return ok
 }
 
+// drainProduces waits, once the client closed its side, until the
+// backend has answered the produce requests the client sent before: Kafka
+// handles the requests it read before a close, so an acks=0 producer that
+// writes and closes at once loses nothing (sarama's did, 8 records of
+// 10). It gives up after the idle timeout.
+func (cn *Conn) drainProduces() {
+	if cn.producing.Load() == 0 {
+		return
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	limit := time.NewTimer(cn.l.cfg.idleTimeout())
+	defer limit.Stop()
+	for cn.producing.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-limit.C:
+			return
+		case <-cn.closed:
+			return
+		}
+	}
+}
+
 // Forward hands a request to the backend; s (nil for a request with no
 // answer, acks=0 produce) receives the backend's answer.
 func (cn *Conn) Forward(frame []byte, s *Slot) bool {
 	if s != nil {
+		if s.hdr.Key == int16(kmsg.Produce) {
+			cn.producing.Add(1)
+		}
 		select {
 		case cn.fwd <- s:
 		case <-cn.closed:
