@@ -118,3 +118,15 @@ func readAll(t testing.TB, seeds []string, topic string, want int) map[tpo]*kgo.
 	}
 	return out
 }
+
+// proxySeed fixes the faults' random choices.
+func proxySeed(n int64) proxy.Option { return proxy.Seed(n) }
+
+// proxyNew is proxy.New closing what it returns when the test ends.
+func proxyNew(ctx context.Context, addrs []string, opts ...proxy.Option) (*proxy.Proxy, error) {
+	p, err := proxy.New(ctx, addrs, opts...)
+	if err == nil {
+		p.Close()
+	}
+	return p, err
+}

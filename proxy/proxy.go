@@ -105,6 +105,12 @@ func New(ctx context.Context, upstream []string, opts ...Option) (*Proxy, error)
 		Journal: &p.journal,
 		Name:    "proxy",
 		Brokers: p.brokerIDs,
+		Check: func(f netfault.NetFault) error {
+			if f.Kind() == netfault.KindIsolate {
+				return errors.New("proxy.Isolate: isolating a broker from its controller and peers needs the emulator (the target is a real cluster); netfault.Partition cuts clients off a broker")
+			}
+			return nil
+		},
 	})
 
 	// Speak Kafka with one of the named brokers before anything else,
