@@ -31,11 +31,11 @@ type PartitionState struct {
 func (p *Proxy) lookupTopicID(id [16]byte) string {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.dialTimeout)
 	defer cancel()
-	req := kmsg.NewPtrMetadataRequest()
-	resp, err := req.RequestWith(ctx, p.admin)
+	kresp, err := p.adminRequest(ctx, kmsg.NewPtrMetadataRequest())
 	if err != nil {
 		return ""
 	}
+	resp := kresp.(*kmsg.MetadataResponse)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, t := range resp.Topics {

@@ -285,7 +285,7 @@ func (p *Proxy) discover(ctx context.Context) error {
 	defer cancel()
 	req := kmsg.NewPtrMetadataRequest()
 	req.Topics = []kmsg.MetadataRequestTopic{} // no topics: brokers only
-	resp, err := req.RequestWith(ctx, p.admin)
+	kresp, err := p.adminRequest(ctx, req)
 	if err != nil {
 		hint := ""
 		if p.cfg.sasl == nil {
@@ -293,6 +293,7 @@ func (p *Proxy) discover(ctx context.Context) error {
 		}
 		return fmt.Errorf("asking upstream %s for its brokers (Metadata): %w%s", strings.Join(p.bootstrap, ","), err, hint)
 	}
+	resp := kresp.(*kmsg.MetadataResponse)
 	if len(resp.Brokers) == 0 {
 		return fmt.Errorf("upstream %s lists no brokers in its Metadata answer", strings.Join(p.bootstrap, ","))
 	}
@@ -321,6 +322,29 @@ func (p *Proxy) discover(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// adminRequest sends req with the proxy's own client and waits for the
+// answer until ctx is done: kgo does not watch ctx while it sets up a
+// connection (a broker that accepts and never answers would hold New for
+// kgo's own 10 s). A request given up on ends when Close closes the
+// client.
+func (p *Proxy) adminRequest(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
+	type result struct {
+		resp kmsg.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := p.admin.Request(ctx, req)
+		done <- result{resp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // front is the listener for upstream broker id at addr, started the first
