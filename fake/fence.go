@@ -43,11 +43,11 @@ func (c *Cluster) routeFenced(cn *conn, h reqHeader, body []byte) (handled, aliv
 	var resp kmsg.Response
 	switch r := kreq.(type) {
 	case *kmsg.FetchRequest:
-		resp = c.fencedFetch(cn, r)
-		if resp == nil {
+		fr := c.fencedFetch(cn, r)
+		if fr == nil {
 			return true, false // the connection closed while the fetch waited
 		}
-		f := encodeResponse(h.corr, resp)
+		f := encodeResponse(h.corr, fr)
 		c.observeFetch(cn, h, body)(f)
 		s.fill(f)
 		return true, true
