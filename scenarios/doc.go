@@ -26,6 +26,11 @@
 //
 //	func TestScenarios(t *testing.T) { scenarios.RunDir(t, "testdata/scenarios") }
 //
+// Every run writes a timeline page of its cluster (package timeline), with
+// the anomalies found marked at their offsets and explained from the
+// journal, to PageFile(t.ArtifactDir(), s): go test -artifacts keeps it,
+// and kafkaemu run -html DIR writes it to DIR.
+//
 // Parse parses bytes, Load a file, LoadDir every *.yaml and *.yml file of a
 // directory in name order. A *Scenario has its defaults filled in, durations
 // as time.Duration, triggers as Trigger, errors as *kerr.Error and request

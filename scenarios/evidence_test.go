@@ -32,7 +32,7 @@ expect:
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRun(t, s, 5, false)
+	r := newRun(t, s, 5, false, "")
 	failed := r.execute()
 	want := `no-effect.yaml:10:5: fault latency (after acked 10) had no effect: no request hit it (journal: fault-added "latency 1ms±0s requests DeleteRecords", no fault-hit)`
 	if !strings.Contains(failed, want) {
@@ -124,8 +124,8 @@ expect:
 	}
 	if why := realClockReason(s, true); why != "" {
 		t.Logf("on the real clock: %s", why)
-		check(t, newRun(t, s, 5, false))
+		check(t, newRun(t, s, 5, false, ""))
 		return
 	}
-	synctest.Test(t, func(t *testing.T) { check(t, newRun(t, s, 5, true)) })
+	synctest.Test(t, func(t *testing.T) { check(t, newRun(t, s, 5, true, "")) })
 }

@@ -4,6 +4,7 @@
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
 //	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
+//	kafkaemu run -html pages scenarios/library   # ... and a timeline page per scenario in pages/
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
 //	kafkaemu timeline -html run.html journal.jsonl   # ... as a timeline page to look at in a browser
 //
@@ -49,7 +50,7 @@
 //	GET  /journal                          the journal's events as JSON lines (header Kafkaemu-Journal-Dropped: how many -journal-max dropped)
 //	GET  /timeline                         the journal as a readable timeline report
 //	GET  /timeline.html                    the journal as a timeline page (kafkaemu timeline -html)
-//	GET  /check[?topic=T,U]                the anomaly checker's verdict on the broker-side history
+//	GET  /check[?topic=T,U][&consumed-by=G] the anomaly checker's verdict on the broker-side history
 //	                                       (harness.BrokerHistory): {"ok":B,"counts":{"lost-write":N},"findings":[...],"report":"..."}
 //	POST /fail-leader?topic=T[&partition=P]            {"leader":B,...}; without partition, every partition
 //	POST /pause-replication?topic=T[&partition=P] | ?broker=B   /resume-replication (same)
@@ -98,7 +99,7 @@ func main() {
 // usage is what kafkaemu -h prints.
 const usage = `usage:
   kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
-  kafkaemu run [-seed N] [-v] FILE|DIR... scenario files (a directory: its *.yaml), outside go test
+  kafkaemu run [-seed N] [-v] [-html DIR] FILE|DIR...  scenario files (a directory: its *.yaml), outside go test; -html: a timeline page each
   kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report; -html FILE|- as a page
   kafkaemu help                           this text
 `
