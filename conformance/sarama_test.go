@@ -11,12 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"))
-}
 
 func saramaConfig() *sarama.Config {
 	cfg := sarama.NewConfig()

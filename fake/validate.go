@@ -271,6 +271,7 @@ func (cn *conn) readFrame() ([]byte, *badRequest, error) {
 		if errors.Is(err, os.ErrDeadlineExceeded) && cn.owed() {
 			continue // a long poll, a join waiting for its group: not idle
 		}
+		cn.peerClosed = errors.Is(err, io.EOF)
 		return nil, nil, err
 	}
 	n := int32(binary.BigEndian.Uint32(size[:]))

@@ -274,6 +274,12 @@ type conn struct {
 
 	rtMu sync.Mutex // internal connections: one round trip at a time
 	corr int32
+
+	// producing counts produce requests handed to kfake and not yet
+	// answered by it; peerClosed (readLoop's alone) is set when the
+	// client closed its side. See drainProduces.
+	producing  atomic.Int32
+	peerClosed bool
 }
 
 func (cn *conn) start() {
@@ -308,6 +314,9 @@ func (cn *conn) Write(b []byte) (int, error) {
 	case s = <-cn.fwd:
 	case <-cn.closed:
 		return 0, net.ErrClosed
+	}
+	if s.hdr.key == int16(kmsg.Produce) {
+		defer cn.producing.Add(-1)
 	}
 	frame := append([]byte(nil), b...)
 	if len(frame) >= 8 && int32(binary.BigEndian.Uint32(frame[4:8])) != s.hdr.corr {
@@ -382,9 +391,36 @@ func (cn *conn) readLoop() {
 	for {
 		h, frame, body, ok := cn.nextRequest() // validated: see validate.go
 		if !ok {
+			if cn.peerClosed {
+				cn.drainProduces()
+			}
 			return
 		}
 		if !cn.l.c.route(cn, h, frame, body) {
+			return
+		}
+	}
+}
+
+// drainProduces waits, once the client closed its side, until kfake has
+// answered the produce requests the client sent before: Kafka handles the
+// requests it read before a close, so an acks=0 producer that writes and
+// closes at once loses nothing (sarama's did, 8 records of 10). It gives
+// up after the idle timeout.
+func (cn *conn) drainProduces() {
+	if cn.producing.Load() == 0 {
+		return
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	limit := time.NewTimer(cn.l.c.cfg.wire.idleTimeout())
+	defer limit.Stop()
+	for cn.producing.Load() > 0 {
+		select {
+		case <-tick.C:
+		case <-limit.C:
+			return
+		case <-cn.closed:
 			return
 		}
 	}
@@ -394,6 +430,9 @@ func (cn *conn) readLoop() {
 // kfake's answer.
 func (cn *conn) forward(frame []byte, s *slot) bool {
 	if s != nil {
+		if s.hdr.key == int16(kmsg.Produce) {
+			cn.producing.Add(1)
+		}
 		select {
 		case cn.fwd <- s:
 		case <-cn.closed:

@@ -123,6 +123,7 @@ func newRun(tb testing.TB, s *Scenario, seed int64, virtual bool, pages string) 
 		acked: map[string]int{}, consumed: map[string]int{}, committed: map[string]int{}, zombies: map[string]int{},
 		members: map[string]*life{}, down: map[string]chan *life{}, crashedAt: map[string]time.Time{},
 		fencing: map[string]bool{}, commitAt: map[groupPartition]int64{}, position: map[groupPartition]int64{}, logStart: map[topicPartition]int64{},
+		isolations: map[int32]*fake.FaultHandle{},
 	}
 	r.progress = sync.NewCond(&r.mu)
 	return r
@@ -179,6 +180,8 @@ type run struct {
 	// phantomJoins counts join-phantom faults still joining: a
 	// leave-phantom waits for them (they apply in the background).
 	phantomJoins sync.WaitGroup
+	// isolations are the isolate-broker faults not yet healed, by broker.
+	isolations map[int32]*fake.FaultHandle
 }
 
 // groupKey is a group's key in the run's counts. Groups and clients have
@@ -222,6 +225,9 @@ func (r *run) execute() string {
 	opts := []fake.Option{fake.Seed(r.seed), fake.Brokers(s.Cluster.Brokers)}
 	if s.Cluster.ReplicaLagMax > 0 {
 		opts = append(opts, fake.ReplicaLagMax(s.Cluster.ReplicaLagMax))
+	}
+	if s.BrokerSessionTimeout > 0 {
+		opts = append(opts, fake.BrokerSessionTimeout(s.BrokerSessionTimeout))
 	}
 	for _, t := range s.Topics {
 		opts = append(opts, fake.Topic(t.Name, t.Partitions, t.Replicas, t.Configs))
@@ -833,6 +839,48 @@ func (r *run) fired(t Trigger, start time.Time) bool {
 	return !time.Now().Before(start.Add(t.Elapsed))
 }
 
+// brokerOf is the broker an isolate-broker fault names: its number, or
+// the leader of its partition now.
+func (r *run) brokerOf(f Fault) (int32, error) {
+	if f.LeaderOf == nil {
+		return *f.Broker, nil
+	}
+	st, err := r.c.Partition(f.LeaderOf.Topic, f.LeaderOf.Partition)
+	if err != nil {
+		return -1, err
+	}
+	if st.Leader < 0 {
+		return -1, fmt.Errorf("leader-of %s: the partition is offline (no leader to isolate)", f.LeaderOf)
+	}
+	return st.Leader, nil
+}
+
+// heal ends the isolation of broker b, or of every isolated broker for
+// nil.
+func (r *run) heal(b *int32) error {
+	r.mu.Lock()
+	var hs []*fake.FaultHandle
+	for id, h := range r.isolations {
+		if b == nil || *b == id {
+			hs = append(hs, h)
+			delete(r.isolations, id)
+		}
+	}
+	r.mu.Unlock()
+	switch {
+	case len(hs) == 0 && b == nil:
+		return fmt.Errorf("no broker is isolated (isolate-broker) now: nothing to heal")
+	case len(hs) == 0:
+		return fmt.Errorf("broker %d is not isolated (isolate-broker) now: nothing to heal", *b)
+	}
+	for _, h := range hs {
+		if err := h.Remove(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // apply performs a fault and returns how to undo it, if it can be undone.
 func (r *run) apply(f Fault) (func() error, error) {
 	c := r.c
@@ -935,6 +983,25 @@ func (r *run) apply(f Fault) (func() error, error) {
 			return nil, err
 		}
 		return func() error { _ = h.Remove(); return nil }, nil
+	case IsolateBroker:
+		b, err := r.brokerOf(f)
+		if err != nil {
+			return nil, err
+		}
+		var targets []fake.Target
+		if f.Client != "" {
+			targets = append(targets, fake.OnClient(f.Client))
+		}
+		h, err := c.AddFault(fake.Isolate(b), targets...)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		r.isolations[b] = h
+		r.mu.Unlock()
+		return func() error { return r.heal(&b) }, nil
+	case Heal:
+		return nil, r.heal(f.Broker)
 	case Rebalance:
 		return nil, c.Rebalance(r.ctx, f.Group)
 	case ExpireMember:

@@ -75,7 +75,7 @@ func newAPI(c *fake.Cluster) *api {
 	}
 	get("/brokers", nil, func(*params) (any, error) { return a.c.Brokers(), nil })
 	get("/topics", nil, func(*params) (any, error) { return a.topics(), nil })
-	a.add("GET", "/check", []string{"topic"}, a.check)
+	a.add("GET", "/check", []string{"topic", "consumed-by"}, a.check)
 	a.add("GET", "/partitions", []string{"topic", "partition"}, a.partitions)
 	a.add("GET", "/journal", nil, nil)  // written by ServeHTTP
 	a.add("GET", "/timeline", nil, nil) // written by ServeHTTP
@@ -211,6 +211,7 @@ func newAPI(c *fake.Cluster) *api {
 		bs := p.brokerList("brokers")
 		return a.netFault("network-partition", p, fake.Partition(bs...))
 	})
+	a.addIsolate() // POST /isolate: api_isolate.go
 
 	// Errors.
 	a.add("POST", "/inject-error", []string{"error", "requests", "broker", "topic", "partition", "group", "count"}, func(p *params) func() (any, error) {
@@ -437,11 +438,15 @@ type findingView struct {
 }
 
 // check judges the cluster's broker-side history; topic narrows it to
-// topics (commas between them).
+// topics, consumed-by names the groups that should read every write
+// (assertions.ConsumedBy; commas between names).
 func (a *api) check(p *params) func() (any, error) {
 	var opts []assertions.Option
 	if t := p.str("topic", false); t != "" {
 		opts = append(opts, assertions.Topics(strings.Split(t, ",")...))
+	}
+	if g := p.str("consumed-by", false); g != "" {
+		opts = append(opts, assertions.ConsumedBy(strings.Split(g, ",")...))
 	}
 	return func() (any, error) {
 		ctx, cancel := contextTimeout(30 * time.Second)

@@ -18,6 +18,9 @@
 // connection; default 100 MiB), -idle-timeout D (Kafka's
 // connections.max.idle.ms: a client connection idle this long, or one
 // that leaves a request unfinished this long, is closed; default 1m),
+// -broker-session-timeout D (Kafka's broker.session.timeout.ms: how long
+// a broker cut off by POST /isolate keeps its leaderships before the
+// controller fences it; default 9s),
 // -sasl MECHANISM:user:password (require SASL; PLAIN, SCRAM-SHA-256 or
 // SCRAM-SHA-512; repeatable), -journal FILE (every journal event as a JSON line, written as it
 // happens: flushed every 100 ms and on exit), -journal-max N (at most N
@@ -47,7 +50,7 @@
 //	GET  /journal                          the journal's events as JSON lines (header Kafkaemu-Journal-Dropped: how many -journal-max dropped)
 //	GET  /timeline                         the journal as a readable timeline report
 //	GET  /timeline.html                    the journal as a timeline page (kafkaemu timeline -html)
-//	GET  /check[?topic=T,U]                the anomaly checker's verdict on the broker-side history
+//	GET  /check[?topic=T,U][&consumed-by=G] the anomaly checker's verdict on the broker-side history
 //	                                       (harness.BrokerHistory): {"ok":B,"counts":{"lost-write":N},"findings":[...],"report":"..."}
 //	POST /fail-leader?topic=T[&partition=P]            {"leader":B,...}; without partition, every partition
 //	POST /pause-replication?topic=T[&partition=P] | ?broker=B   /resume-replication (same)
@@ -60,6 +63,9 @@
 //	POST /close-connections                &count=N (removed after N hits);
 //	POST /blackhole                        they answer {"id":N,"fault":"..."}
 //	POST /network-partition?brokers=0,1    isolates brokers 0 and 1
+//	POST /isolate?broker=B[&client=ID]     split brain: B loses the controller and its peers, clients still
+//	                                       reach it (client=ID: not that one); broker=leader-of%20T/P isolates
+//	                                       T/P's leader; {"id":N,"broker":B,...}; DELETE /faults/N heals it
 //	POST /inject-error?error=NOT_ENOUGH_REPLICAS&requests=produce[&broker=B][&topic=T[&partition=P]][&group=G][&count=N]
 //	DELETE /faults/ID                      removes a fault: {"hits":N,...}
 //

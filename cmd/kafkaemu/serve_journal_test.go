@@ -234,4 +234,8 @@ func TestServeCheck(t *testing.T) {
 	if code, body := call(t, "GET", api+"/check?topic=other"); code != 200 || !strings.Contains(body, `"ok":true`) {
 		t.Errorf("GET /check?topic=other: %d %s", code, body)
 	}
+	// Only group billing should read: the unread write is unseen by it.
+	if code, body := call(t, "GET", api+"/check?consumed-by=billing"); code != 200 || !strings.Contains(body, `"unseen":1`) || !strings.Contains(body, `group billing`) {
+		t.Errorf("GET /check?consumed-by=billing: %d %s", code, body)
+	}
 }
