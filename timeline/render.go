@@ -320,6 +320,12 @@ func (m *model) learn() {
 			}
 		}
 		switch e.Kind {
+		case fake.EventAppend, fake.EventHighWatermark, fake.EventTruncate, fake.EventLeaderChange, fake.EventISRChange:
+			if pl == nil {
+				continue // no partition to draw it on (a foreign journal)
+			}
+		}
+		switch e.Kind {
 		case fake.EventBrokerUp:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.down = 0 })
 		case fake.EventBrokerDown:
