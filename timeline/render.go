@@ -653,7 +653,8 @@ func (m *model) axis(o *out, height int64) {
 	o.s(`<g class="axis">`)
 	step := niceStep(m.span / 10)
 	last := int64(-1000)
-	for t := int64(0); t <= m.span && step > 0; t += step {
+	for k := int64(0); step > 0 && k <= m.span/step; k++ {
+		t := k * step // at most span: no overflow
 		x := m.xAt(t)
 		if x-last < 60 {
 			continue
