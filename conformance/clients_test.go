@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -10,7 +11,16 @@ import (
 var matrixClients = []client{
 	{name: "kgo", how: "Go, in process (github.com/twmb/franz-go)", d: func() driver { return kgoDriver{} }},
 	{name: "sarama", how: "Go, in process (github.com/IBM/sarama)", d: func() driver { return saramaDriver{} }},
+	{name: "kafka-go", how: "Go, in process (github.com/segmentio/kafka-go)", d: func() driver { return kafkaGoDriver{} }},
+	{name: "confluent-kafka-go", how: "Go with cgo, in process (github.com/confluentinc/confluent-kafka-go/v2, its bundled librdkafka)", d: func() driver { return confluentDriver{} }},
 }
+
+// cellNotes say how a cell had to configure its client, for the table.
+var cellNotes = map[[2]string]string{
+	{"kafka-go", "leaderloss"}: "with Transport.MetadataTTL 100ms: the Writer retries NOT_LEADER_FOR_PARTITION against cached metadata (6 s by default), longer than its retries last, so with defaults an acks=all write across a failover can fail",
+}
+
+func joinAddrs(addrs []string) string { return strings.Join(addrs, ",") }
 
 // installHint is the command that installs the non-Go clients.
 const installHint = "install the non-Go clients with: sudo .ci/install-clients (from the repository root)"

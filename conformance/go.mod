@@ -6,6 +6,7 @@ replace github.com/seed73168108/kafkaemu => ../
 
 require (
 	github.com/IBM/sarama v1.61.1
+	github.com/confluentinc/confluent-kafka-go/v2 v2.6.1
 	github.com/seed73168108/kafkaemu v0.0.0
 	github.com/segmentio/kafka-go v0.4.51
 	github.com/twmb/franz-go v1.22.2

@@ -211,7 +211,12 @@ func TestMatrix(t *testing.T) {
 				resultsMu.Unlock()
 			}
 			for _, c := range capabilities {
-				cell(t, cl, c.id, func(t *testing.T, ct *cellT) { capabilityTests[c.id](t, ct, cl, d) })
+				cell(t, cl, c.id, func(t *testing.T, ct *cellT) {
+					if n, ok := cellNotes[[2]string{cl.name, c.id}]; ok {
+						ct.noteIt(n)
+					}
+					capabilityTests[c.id](t, ct, cl, d)
+				})
 			}
 		})
 	}
