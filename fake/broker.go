@@ -150,7 +150,7 @@ func (c *Cluster) reapplyLeaders(parts []*partitionState, why string) error {
 			return err
 		}
 		c.mu.Lock()
-		c.journal.add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why})
+		c.journal.add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + pausedNote(p)})
 		c.mu.Unlock()
 	}
 	return nil

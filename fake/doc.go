@@ -74,15 +74,40 @@
 // committed records the new leader had never copied would need kfake to
 // truncate the end of a log, which it cannot; kfake itself
 // applies transaction timeouts, retention and compaction, to the
-// replicated prefix only; a leader isolated by a network Partition stays
-// leader (Kafka's controller would fence it after the broker session
-// timeout; use FailLeader or KillBroker for that).
+// replicated prefix only; a leader cut off by a network Partition (from
+// clients and brokers alike) stays leader: use Isolate for a leader the
+// controller fences.
+//
+// PauseReplication belongs to the partition and outlives failovers: the
+// new leader's followers copy nothing either, until ResumeReplication
+// (the leader-change event says so).
+//
+// # Split brain
+//
+// Isolate cuts brokers off from the controller and from the other
+// brokers while clients still reach them. An isolated leader keeps
+// acknowledging acks=0/1 writes that no follower copies, cannot shrink its
+// ISR (that takes the controller), so acks=all writes time out with
+// REQUEST_TIMED_OUT, and answers Metadata with its view from when it was
+// cut off. After BrokerSessionTimeout (Kafka's broker.session.timeout.ms,
+// 9 s) the controller fences it (broker-fenced): its partitions get new
+// leaders from the rest of their ISR (next epoch; offline if none is
+// left), it leaves every ISR, and its group and transaction coordinators
+// move (commits sent to it get NOT_COORDINATOR). The fenced broker still
+// believes it leads: it acknowledges acks=0/1 writes at offsets the new
+// leader hands out too, and serves reads only below its old high
+// watermark. When the fault is removed it unfences, truncates each
+// divergent tail to where its epoch ended on the new leader (KIP-101,
+// journaled as truncate: those acknowledged writes are lost) and rejoins
+// the ISR. Not modelled: a fenced broker's FindCoordinator and topic
+// admin requests are answered as if it were not isolated.
 //
 // # The wire
 //
 // Every client connection passes through fake on its way to kfake, which
 // is where the tail is kept, Metadata is rewritten, network faults
-// (Latency, DropResponses, CloseConnections, Blackhole, Partition) apply,
+// (Latency, DropResponses, CloseConnections, Blackhole, Partition,
+// Isolate) apply,
 // and the journal learns what was appended, served and committed.
 //
 // # Bad requests
@@ -145,8 +170,9 @@
 // transactional producer ids handed out (producer-init), transaction
 // begins (a producer's first transactional append) and ends,
 // leader/ISR/epoch changes, topics created and deleted, brokers up and
-// down, group generations and verbs, coordinator moves (MoveCoordinator,
-// KillBroker), network faults added, hit and removed, bad requests.
+// down, fenced and unfenced, group generations and verbs, coordinator
+// moves (MoveCoordinator, KillBroker, a fence), network faults added, hit
+// and removed, bad requests.
 // JournalSince returns only the events after a sequence number, for
 // followers such as harness's WaitConsumed. WriteJournal exports it as
 // JSON lines; the fields that apply to an event's kind are written even

@@ -49,3 +49,38 @@ func ExampleCluster_FailLeader() {
 	// new leader 1 high watermark 0
 	// next write at offset 0
 }
+
+// A leader cut off from the controller and its followers, but not from
+// clients, keeps acknowledging acks=1 writes that only it holds. After the
+// broker session timeout the controller fences it and elects a follower;
+// when the isolation heals the old leader truncates what only it had.
+func ExampleIsolate() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _ := fake.New(fake.Seed(1), fake.Topic("t", 1, 3), fake.BrokerSessionTimeout(200*time.Millisecond))
+	defer c.Close()
+	p, _ := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.DefaultProduceTopic("t"),
+		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	defer p.Close()
+
+	st, _ := c.Partition("t", 0)
+	h, _ := c.AddFault(fake.Isolate(st.Leader))
+	r := kgo.StringRecord("only-the-isolated-leader-has-me")
+	_ = p.ProduceSync(ctx, r).FirstErr()
+	fmt.Println("acknowledged at offset", r.Offset)
+
+	st, _ = c.WaitPartition(ctx, "t", 0, func(s fake.PartitionState) bool { return s.LeaderEpoch > st.LeaderEpoch })
+	fmt.Println("fenced: new leader", st.Leader, "high watermark", st.HighWatermark)
+	_ = h.Remove()
+	for _, e := range c.Journal() {
+		if e.Kind == fake.EventBrokerFenced || e.Kind == fake.EventUnfence || e.Kind == fake.EventTruncate {
+			fmt.Println(e.Kind, "broker", e.Broker)
+		}
+	}
+	// Output:
+	// acknowledged at offset 0
+	// fenced: new leader 1 high watermark 0
+	// broker-fenced broker 0
+	// unfence broker 0
+	// truncate broker 0
+}

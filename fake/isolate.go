@@ -224,7 +224,7 @@ func (c *Cluster) fence(iso *isolation) {
 		c.mu.Unlock()
 		p.flushMu.Unlock()
 	}
-	if err := c.reapplyLeaders(moved, why+pausedNote(moved)); err != nil {
+	if err := c.reapplyLeaders(moved, why); err != nil {
 		return // closed meanwhile
 	}
 	for _, p := range parts {
@@ -234,12 +234,10 @@ func (c *Cluster) fence(iso *isolation) {
 }
 
 // pausedNote tells, in a leader change's detail, that PauseReplication
-// outlives it.
-func pausedNote(ps []*partitionState) string {
-	for _, p := range ps {
-		if p.paused {
-			return "; replication stays paused (PauseReplication) until ResumeReplication"
-		}
+// outlives it. Called with c.mu held.
+func pausedNote(p *partitionState) string {
+	if p.paused && p.leader >= 0 {
+		return "; replication of " + p.name() + " stays paused (PauseReplication): the new leader's followers copy nothing until ResumeReplication"
 	}
 	return ""
 }

@@ -593,3 +593,57 @@ func TestIsolateTargetsCutClientsOff(t *testing.T) {
 		}
 	})
 }
+
+// PauseReplication outlives a failover, and says so: the leader-change
+// event names the pause, the new leader's followers copy nothing, so an
+// idempotent acks=all write waits, is refused NOT_ENOUGH_REPLICAS once
+// the ISR shrinks below min.insync.replicas, and lands once replication
+// resumes (the producer retries until then; it does not hang for ever).
+func TestPauseReplicationOutlivesFailover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(18), fake.Topic("orders", 1, 3, map[string]string{"min.insync.replicas": "2"}))
+		ctx := t.Context()
+		p := c.Client(t, kgo.DefaultProduceTopic("orders"))
+		if err := p.ProduceSync(ctx, kgo.StringRecord("before")).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PauseReplication("orders", 0); err != nil {
+			t.Fatal(err)
+		}
+		next, err := c.FailLeader("orders", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc := partitionEvents(c, fake.EventLeaderChange, "orders", 0)
+		if d := lc[len(lc)-1].Detail; !strings.Contains(d, "stays paused (PauseReplication)") || !strings.Contains(d, "until ResumeReplication") {
+			t.Errorf("the failover's leader-change detail %q does not say the pause outlives it", d)
+		}
+		if st := partition(t, c, "orders", 0); !st.ReplicationPaused || st.Leader != next {
+			t.Errorf("after the failover: %+v, want leader %d with replication still paused", st, next)
+		}
+		res := make(chan error, 1)
+		p.Produce(ctx, kgo.StringRecord("after"), func(_ *kgo.Record, err error) { res <- err })
+		time.Sleep(time.Minute)
+		select {
+		case err := <-res:
+			t.Fatalf("an acks=all write was answered (%v) while the new leader's followers were paused", err)
+		default:
+		}
+		var refused bool
+		for _, e := range partitionEvents(c, fake.EventProduceRejected, "orders", 0) {
+			refused = refused || e.Error == kerr.NotEnoughReplicas.Message
+		}
+		if !refused {
+			t.Errorf("no NOT_ENOUGH_REPLICAS while paused under the new leader:\n%s", c.JournalTail(20))
+		}
+		if err := c.ResumeReplication("orders", 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-res; err != nil {
+			t.Fatalf("the write after resuming: %v", err)
+		}
+		if got := values(consumeAll(t, ctx, c, "orders", 2)); !slices.Equal(got, []string{"before", "after"}) {
+			t.Errorf("log %v, want [before after]", got)
+		}
+	})
+}

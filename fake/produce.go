@@ -449,7 +449,7 @@ func (c *Cluster) answerTailLocked(p *partitionState, tb *tailBatch, r *partResu
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if !r.done {
-			c.journal.add(Event{Kind: EventProduceRejected, Topic: p.topic.name, Partition: p.id, Acks: -1, Offset: tb.base, Error: kerr.RequestTimedOut.Message, Detail: "not replicated within the request timeout; the write stays in the leader's log"})
+			c.journal.add(Event{Kind: EventProduceRejected, Topic: p.topic.name, Partition: p.id, Acks: -1, Offset: tb.base, Client: tb.clientID, Error: kerr.RequestTimedOut.Message, Detail: "not replicated within the request timeout; the write stays in the leader's log"})
 			r.resolveLocked(kerr.RequestTimedOut.Code, -1)
 		}
 	})

@@ -169,6 +169,13 @@ func (c *Cluster) inReplicaOrder(p *partitionState, ids []int32) []int32 {
 // its leader. acks=0/1 writes are still acknowledged but stay invisible to
 // consumers; acks=all writes wait; after ReplicaLagMax the followers leave
 // the ISR. ResumeReplication undoes it.
+//
+// The pause belongs to the partition, not to its leader: it outlives a
+// failover (FailLeader, KillBroker, ElectLeaders, a fence), so the new
+// leader's followers do not copy either, its ISR shrinks to itself after
+// ReplicaLagMax and, below min.insync.replicas, acks=all writes are
+// refused with NOT_ENOUGH_REPLICAS until ResumeReplication (an idempotent
+// producer retries them until then). The leader-change event says so.
 func (c *Cluster) PauseReplication(topic string, partition int32) error {
 	return c.setPartitionPaused(topic, partition, true)
 }
@@ -299,7 +306,8 @@ func (c *Cluster) pickLeaderLocked(p *partitionState, exclude int32, unclean boo
 // acks=all requests waiting on it fail with NOT_LEADER_OR_FOLLOWER, and the
 // old leader comes back as a follower. It returns the new leader. Without
 // an in-sync successor it fails, unless the topic sets
-// unclean.leader.election.enable=true.
+// unclean.leader.election.enable=true. A PauseReplication of the partition
+// stays in force under the new leader (see PauseReplication).
 func (c *Cluster) FailLeader(topic string, partition int32) (int32, error) {
 	p, err := c.partition(topic, partition)
 	if err != nil {
@@ -345,7 +353,7 @@ func (c *Cluster) handOverLocked(p *partitionState, next int32, clean bool, why 
 	c.mu.Unlock()
 	err := c.applyLeader(p)
 	c.mu.Lock()
-	c.journal.add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: next, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + uncleanNote(clean)})
+	c.journal.add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: next, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + uncleanNote(clean) + pausedNote(p)})
 	c.expandISRLocked(p)
 	return err
 }

@@ -8,13 +8,23 @@
 // Start closes the cluster when the test ends and, if the test failed,
 // logs the cluster's seed with the command that replays it
 // (KAFKAEMU_SEED=N go test -run '^TestX$': Start takes its seed from
-// KAFKAEMU_SEED unless the test passes fake.Seed) and the tail of its
-// journal. Each call has its own ports, so tests can run in parallel.
+// KAFKAEMU_SEED unless the test passes fake.Seed), the path of a timeline
+// page of the run (package timeline) in the test's artifact directory
+// (go test -artifacts keeps it) and the tail of its journal. Each call has its own ports, so tests can run in parallel.
 // Client hands out franz-go clients with settings that make tests fast
 // (the caller's options win), each recording what it sends and polls
 // into the cluster's History, so that a test can end with
 //
 //	assertions.ExactlyOnce(t, c.History())
+//
+// Anomalies come with their cause, read from the journal: a failed
+// assertion on c.History() prints, under each record it shows, what
+// happened to it ("acknowledged with acks=1 by broker 0 at +12.000ms
+// (#41), before any follower copied it: replication of orders[0] was
+// paused at +5.000ms (#30); dropped at +15.000ms (#52) with the
+// un-replicated tail 100..149"). Explain gives every finding of a report
+// its cause; WriteTimeline draws the run with them marked at their
+// offsets.
 //
 // Checking c.History() also judges what the cluster's logs hold at that
 // moment (read inside the process, never as a consumer): a write the log

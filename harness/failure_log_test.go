@@ -2,10 +2,15 @@ package harness_test
 
 import (
 	"fmt"
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -155,5 +160,89 @@ func TestPassedTestLogsNothing(t *testing.T) {
 	}
 	if len(rec.errs) != 0 {
 		t.Errorf("Start's cleanup reported errors: %q", rec.errs)
+	}
+}
+
+// A failed test with lost writes: the failure message gives each lost
+// write its cause from the journal (the pause that kept the followers
+// from copying it, the truncation that dropped it), and the log names a
+// timeline page in the test's artifact directory that marks them at
+// their offsets: those the producer was told, dropped with the tail the
+// journal shows.
+func TestFailedTestWritesTimeline(t *testing.T) {
+	t.Parallel()
+	rec := &recordingTB{TB: t}
+	t.Cleanup(rec.runCleanups)
+	c := harness.Start(rec, fake.ReplicaLagMax(time.Minute), fake.Topic("t", 1, 3))
+	p := c.Client(rec, kgo.DefaultProduceTopic("t"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	ctx := t.Context()
+	produce := func(vs ...string) []int64 {
+		var offs []int64
+		for _, v := range vs {
+			r, err := p.ProduceSync(ctx, kgo.StringRecord(v)).First()
+			if err != nil {
+				t.Fatal(err)
+			}
+			offs = append(offs, r.Offset)
+		}
+		return offs
+	}
+	produce("k-0", "k-1")
+	if err := c.PauseReplication("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	acked := produce("l-0", "l-1", "l-2")
+	if _, err := c.FailLeader("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	var dropped fake.Event
+	for _, e := range c.Journal() {
+		if e.Kind == fake.EventTruncate {
+			dropped = e
+		}
+	}
+	if dropped.Seq == 0 || dropped.Offset != acked[0] || dropped.LastOffset != acked[2] {
+		t.Fatalf("the failover dropped %d..%d; the producer was told %v", dropped.Offset, dropped.LastOffset, acked)
+	}
+	assertions.NoLostWrites(rec, c.History())
+	if len(rec.errs) != 1 {
+		t.Fatalf("NoLostWrites reported %q", rec.errs)
+	}
+	msg := rec.errs[0]
+	for _, want := range []string{
+		"cause:",
+		fmt.Sprintf("t[0]@%d: acknowledged with acks=1 by broker", acked[0]),
+		"before any follower copied it: replication of t[0] was paused at +",
+		fmt.Sprintf("dropped at +%.3fms (#%d) with the un-replicated tail %d..%d", float64(dropped.Time.Sub(c.Journal()[0].Time).Microseconds())/1000, dropped.Seq, acked[0], acked[2]),
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the failure message lacks %q:\n%s", want, msg)
+		}
+	}
+	rec.runCleanups()
+	var path string
+	for _, l := range rec.logged() {
+		if _, after, ok := strings.Cut(l, "; timeline: "); ok {
+			path, _, _ = strings.Cut(after, "; last journal events")
+		}
+	}
+	if !strings.HasPrefix(path, t.ArtifactDir()) {
+		t.Fatalf("the failure log names no page in %s: %q", t.ArtifactDir(), rec.logged())
+	}
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := regexp.MustCompile(`<circle class="mk"[^>]* data-anomaly="lost-write" data-topic="t" data-partition="0" data-offset="(\d+)" data-seq="(\d+)"`).FindAllStringSubmatch(string(page), -1)
+	var offs []int64
+	for _, m := range marked {
+		o, _ := strconv.ParseInt(m[1], 10, 64)
+		offs = append(offs, o)
+		if m[2] != strconv.FormatInt(dropped.Seq, 10) {
+			t.Errorf("lost write at %s marked at event #%s, want the truncation #%d", m[1], m[2], dropped.Seq)
+		}
+	}
+	if fmt.Sprint(offs) != fmt.Sprint(acked) {
+		t.Errorf("the page marks lost writes at %v, want %v", offs, acked)
 	}
 }

@@ -20,7 +20,8 @@ type Cluster struct {
 	history *assertions.History
 
 	mu      sync.Mutex
-	clients int // clients named client-N so far
+	clients int    // clients named client-N so far
+	page    string // the timeline page written for this test (WriteTimelineFile)
 
 	commitsMu       sync.Mutex
 	commitsSeen     int64 // journal events syncCommits looked at
@@ -29,7 +30,9 @@ type Cluster struct {
 
 // Start starts a cluster for tb and closes it when the test ends. On
 // failure the test log gets the cluster's seed, the command that replays
-// it and the tail of its journal. The seed is KAFKAEMU_SEED (SeedEnv)
+// it, the path of its timeline page (WriteTimeline, with the anomalies of
+// its History marked and explained, in tb.ArtifactDir(): go test
+// -artifacts keeps it) and the tail of its journal. The seed is KAFKAEMU_SEED (SeedEnv)
 // when set and opts have no fake.Seed; otherwise fake's own.
 // Every call gets its own cluster and ports, so tests may run in parallel.
 func Start(tb testing.TB, opts ...fake.Option) *Cluster {
@@ -47,9 +50,10 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 	}
 	c := &Cluster{Cluster: fc, tb: tb, history: assertions.NewHistory()}
 	c.history.SetLogReader(c.logView)
+	c.history.SetExplainer(c.explainFunc)
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("kafkaemu: cluster seed %d (replay: %s); last journal events:\n%s", fc.Seed(), replayHint(tb, fc.Seed()), fc.JournalTail(40))
+			tb.Logf("kafkaemu: cluster seed %d (replay: %s); timeline: %s; last journal events:\n%s", fc.Seed(), replayHint(tb, fc.Seed()), c.failurePage(tb), fc.JournalTail(40))
 		}
 		if err := fc.Close(); err != nil {
 			tb.Errorf("kafkaemu: closing the cluster: %v", err)

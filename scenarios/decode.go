@@ -11,7 +11,7 @@ import (
 
 // The keys each mapping allows, in the order the reference documents them.
 var (
-	scenarioKeys = []string{"name", "description", "seed", "timeout", "clock", "cluster", "topics", "workload", "faults", "expect"}
+	scenarioKeys = []string{"name", "description", "seed", "timeout", "clock", "broker_session_timeout", "cluster", "topics", "workload", "faults", "expect"}
 	clusterKeys  = []string{"brokers", "replica_lag_max"}
 	topicKeys    = []string{"name", "partitions", "replicas", "configs"}
 	workloadKeys = []string{"producers", "consumers", "pipelines"}
@@ -71,6 +71,9 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	if n := m.vals["clock"]; n != nil {
 		v, _ := d.enum(n, "clock", string(ClockVirtual), string(ClockReal))
 		s.Clock = Clock(v)
+	}
+	if n := m.vals["broker_session_timeout"]; n != nil {
+		s.BrokerSessionTimeout, _ = d.duration(n, "broker_session_timeout", true)
 	}
 	// Declarations come before their uses, whatever order the file has.
 	if n := m.vals["cluster"]; n != nil {

@@ -26,6 +26,11 @@
 //
 //	func TestScenarios(t *testing.T) { scenarios.RunDir(t, "testdata/scenarios") }
 //
+// Every run writes a timeline page of its cluster (package timeline), with
+// the anomalies found marked at their offsets and explained from the
+// journal, to PageFile(t.ArtifactDir(), s): go test -artifacts keeps it,
+// and kafkaemu run -html DIR writes it to DIR.
+//
 // Parse parses bytes, Load a file, LoadDir every *.yaml and *.yml file of a
 // directory in name order. A *Scenario has its defaults filled in, durations
 // as time.Duration, triggers as Trigger, errors as *kerr.Error and request
@@ -57,6 +62,9 @@
 //     test: virtual runs it in a testing/synctest bubble on an in-memory
 //     network when the test binary is built with -tags synctests (see
 //     RunScenario); kafkaemu run always keeps the real clock.
+//   - broker_session_timeout: duration a broker cut off by isolate-broker
+//     keeps its leaderships before the controller fences it (Kafka's
+//     broker.session.timeout.ms; default 9s).
 //   - cluster (required): brokers (1..64; ids 0..brokers-1) and
 //     replica_lag_max (how long a follower that stopped copying stays in the
 //     ISR; default the emulator's 200ms).
@@ -128,6 +136,8 @@
 //	close-connections   [broker client requests count]                connection closed (for: removed)
 //	blackhole           [broker client requests count]                requests held (for: removed)
 //	network-partition   brokers                        brokers isolated (for: healed)
+//	isolate-broker      broker [client]                broker cut off from the controller and its peers, clients still reach it; fenced after broker_session_timeout (for: heal)
+//	heal                [broker]                       isolate-broker ends: the broker truncates what only it had and rejoins
 //	rebalance           group                          new generation forced
 //	expire-member       member [group]                 member expelled, as by session timeout
 //	join-phantom        group [count]                  phantom members take partitions (for: they leave)
@@ -138,6 +148,9 @@
 //	restart-consumer    consumer | pipeline            started again (gracefully stopped first if running)
 //	fence-producer      producer | pipeline            a new instance with the transactional id fences it; the zombie stops
 //
+// isolate-broker's broker is a broker id or "leader-of topic/partition",
+// the partition's leader when the fault applies; its client is cut off
+// from the broker too. heal without broker heals every isolated broker.
 // A partition needs its topic; without one a fault covers every partition
 // of the topic. requests are Kafka API names in kebab-case (produce, fetch,
 // offset-commit, ...); error is a Kafka error name as kerr spells it

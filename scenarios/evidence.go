@@ -94,6 +94,32 @@ func evidenceMissing(f Fault, parts []int32, evs []fake.Event, claimed map[int64
 		if hits == 0 {
 			return fmt.Sprintf("no request hit it (journal: fault-added %q, no fault-hit)", added.Detail)
 		}
+	case IsolateBroker:
+		// Installed, and then the broker was fenced, or it wrote alone
+		// (an un-replicated append) while cut off from its followers.
+		added := find(func(ev fake.Event) bool {
+			return ev.Kind == fake.EventFaultAdded && !claimed[ev.Seq] && strings.HasPrefix(ev.Detail, "isolate brokers [")
+		})
+		if added == nil {
+			return "the journal shows no isolate fault installed (no fault-added event)"
+		}
+		claimed[added.Seq] = true
+		var b int32
+		if _, err := fmt.Sscanf(added.Detail, "isolate brokers [%d]", &b); err != nil {
+			return fmt.Sprintf("the journal's fault-added %q names no broker", added.Detail)
+		}
+		if find(func(ev fake.Event) bool {
+			return ev.Seq > added.Seq && ((ev.Kind == fake.EventBrokerFenced && ev.Broker == b) ||
+				(ev.Kind == fake.EventAppend && ev.Broker == b && ev.Detail == "un-replicated"))
+		}) == nil {
+			return fmt.Sprintf("broker %d was neither fenced (no broker-fenced event) nor wrote alone while isolated (no un-replicated append on it)", b)
+		}
+	case Heal:
+		if find(func(ev fake.Event) bool {
+			return ev.Kind == fake.EventFaultRemoved && strings.HasPrefix(ev.Detail, "isolate brokers [")
+		}) == nil {
+			return "the journal shows no isolation removed (no fault-removed event)"
+		}
 	case PauseReplication, ResumeReplication:
 		word := "paused"
 		if f.Verb == ResumeReplication {

@@ -29,6 +29,7 @@ func (s verbSpec) takes() []string {
 var verbOrder = []Verb{
 	PauseReplication, ResumeReplication, FailLeader, KillBroker, RestartBroker, DeleteRecords,
 	Latency, DropResponses, CloseConnections, Blackhole, NetworkPartition,
+	IsolateBroker, Heal,
 	Rebalance, ExpireMember, JoinPhantom, LeavePhantom, MoveCoordinator,
 	InjectError,
 	CrashConsumer, RestartConsumer, FenceProducer,
@@ -49,6 +50,8 @@ var verbs = map[Verb]verbSpec{
 	CloseConnections: {optional: netTargets, undo: "removes the fault"},
 	Blackhole:        {optional: netTargets, undo: "removes the fault, releasing the held requests"},
 	NetworkPartition: {required: []string{"brokers"}, undo: "heals the partition"},
+	IsolateBroker:    {required: []string{"broker"}, optional: []string{"client"}, undo: "heals the isolation"},
+	Heal:             {optional: []string{"broker"}},
 
 	Rebalance:       {required: []string{"group"}},
 	ExpireMember:    {required: []string{"member"}, optional: []string{"group"}},
@@ -74,7 +77,7 @@ var triggerKeys = []string{"acked", "consumed", "committed", "producer", "consum
 
 var paramHelp = map[string]string{
 	"topic":    "the name of a topic declared under topics",
-	"broker":   "a broker id",
+	"broker":   "a broker id (isolate-broker also takes \"leader-of topic/partition\")",
 	"brokers":  "a list of broker ids, like [0]",
 	"group":    "the group of a consumer or pipeline",
 	"member":   "the name of a consumer or pipeline",
@@ -216,6 +219,10 @@ func (d *decoder) faultParam(f *Fault, key string, n *yaml.Node) {
 	case "partition":
 		f.Partition, _ = d.partitionRef(n, f.Topic)
 	case "broker":
+		if f.Verb == IsolateBroker && resolve(n).Kind == yaml.ScalarNode && resolve(n).ShortTag() == "!!str" {
+			f.LeaderOf, _ = d.leaderOf(n)
+			return
+		}
 		if b, ok := d.brokerRef(n, "broker"); ok {
 			f.Broker = &b
 		}
@@ -300,6 +307,36 @@ func (d *decoder) brokerRef(n *yaml.Node, key string) (int32, bool) {
 		return 0, false
 	}
 	return int32(v), true
+}
+
+// leaderOf decodes "leader-of topic/partition": the broker leading that
+// partition when the fault applies.
+func (d *decoder) leaderOf(n *yaml.Node) (*PartitionRef, bool) {
+	const expected = "a broker id or \"leader-of topic/partition\", like leader-of orders/0"
+	n = resolve(n)
+	rest, ok := strings.CutPrefix(n.Value, "leader-of ")
+	topic, part, slash := strings.Cut(strings.TrimSpace(rest), "/")
+	if !ok || !slash || topic == "" {
+		d.errorf(n, "broker is %q; expected %s", truncate(n.Value), expected)
+		return nil, false
+	}
+	p, err := strconv.ParseInt(part, 10, 32)
+	if err != nil || p < 0 {
+		d.errorf(n, "broker is %q: partition %q is not a partition number; expected %s", truncate(n.Value), truncate(part), expected)
+		return nil, false
+	}
+	if d.topicByName != nil {
+		t, known := d.topicByName[topic]
+		switch {
+		case !known:
+			d.errorf(n, "broker is %q: topic %q is not declared under topics%s", truncate(n.Value), truncate(topic), didYouMean(topic, sortedKeys(d.topicByName)))
+			return nil, false
+		case t.Partitions > 0 && p >= int64(t.Partitions):
+			d.errorf(n, "broker is %q: topic %s has no partition %d; expected 0 to %d", truncate(n.Value), topic, p, t.Partitions-1)
+			return nil, false
+		}
+	}
+	return &PartitionRef{Topic: topic, Partition: int32(p)}, true
 }
 
 // groupRef decodes the name of a group some consumer or pipeline is in.

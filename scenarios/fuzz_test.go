@@ -32,6 +32,7 @@ func FuzzParse(f *testing.F) {
 		"faults: [{after: {acked: 1}, do: kill-broker, broker: 99999999999999999999}]",
 		"expect: [{produce-errors: {\"\": 1}}]", "cluster: {brokers: 0x10}", "seed: -9223372036854775809",
 		"topics: [{name: t, partitions: 1, replicas: 1, configs: {min.insync.replicas: \"1e3\"}}]",
+		"faults: [{do: isolate-broker, broker: \"leader-of /\"}, {do: isolate-broker, broker: leader-of t/-1}, {do: heal}]",
 	} {
 		f.Add([]byte(s))
 	}
@@ -44,6 +45,9 @@ func FuzzParse(f *testing.F) {
 			for _, f := range s.Faults {
 				if verbs[f.Verb].undo == "" && f.For != 0 {
 					t.Fatalf("%s has for: %v", f.Verb, f.For)
+				}
+				if f.Verb == IsolateBroker && (f.Broker == nil) == (f.LeaderOf == nil) {
+					t.Fatalf("isolate-broker with broker %v and leader-of %v: want exactly one", f.Broker, f.LeaderOf)
 				}
 			}
 			return

@@ -70,6 +70,8 @@ func TestEveryVerbDecodes(t *testing.T) {
 		{Verb: CloseConnections, After: at(10 * time.Millisecond), Requests: []kmsg.Key{kmsg.Fetch}},
 		{Verb: Blackhole, After: at(20 * time.Millisecond), For: 100 * time.Millisecond, Broker: ptr[int32](0)},
 		{Verb: NetworkPartition, After: at(30 * time.Millisecond), For: 100 * time.Millisecond, Brokers: []int32{0}},
+		{Verb: IsolateBroker, After: at(40 * time.Millisecond), For: 3 * time.Second, LeaderOf: &PartitionRef{"orders", 1}, Client: "p1"},
+		{Verb: Heal, After: at(50 * time.Millisecond), Broker: ptr[int32](0)},
 		{Verb: Rebalance, After: at(300 * time.Millisecond), Group: "billing"},
 		{Verb: ExpireMember, After: at(310 * time.Millisecond), Member: "c1", Group: "billing"},
 		{Verb: JoinPhantom, After: at(320 * time.Millisecond), For: 200 * time.Millisecond, Group: "billing", Count: 2},
@@ -95,10 +97,10 @@ func TestEveryVerbDecodes(t *testing.T) {
 		t.Errorf("full.yaml uses %d of the %d verbs", len(verbsSeen), len(verbOrder))
 	}
 	// Positions point at the fault and its trigger.
-	if got, want := s.Faults[0].Pos.String(), "testdata/good/full.yaml:36:5"; got != want {
+	if got, want := s.Faults[0].Pos.String(), "testdata/good/full.yaml:37:5"; got != want {
 		t.Errorf("Faults[0].Pos = %s, want %s", got, want)
 	}
-	if got, want := s.Faults[0].After.Pos.String(), "testdata/good/full.yaml:36:13"; got != want {
+	if got, want := s.Faults[0].After.Pos.String(), "testdata/good/full.yaml:37:13"; got != want {
 		t.Errorf("Faults[0].After.Pos = %s, want %s", got, want)
 	}
 }
@@ -108,8 +110,8 @@ func TestFullWorkloadAndExpectations(t *testing.T) {
 	if s.Seed == nil || *s.Seed != 42 || s.Timeout != 5*time.Second {
 		t.Errorf("Seed, Timeout = %v, %v; want 42, 5s", s.Seed, s.Timeout)
 	}
-	if s.Cluster.ReplicaLagMax != 200*time.Millisecond {
-		t.Errorf("ReplicaLagMax = %v", s.Cluster.ReplicaLagMax)
+	if s.Cluster.ReplicaLagMax != 200*time.Millisecond || s.BrokerSessionTimeout != 2*time.Second {
+		t.Errorf("ReplicaLagMax, BrokerSessionTimeout = %v, %v; want 200ms, 2s", s.Cluster.ReplicaLagMax, s.BrokerSessionTimeout)
 	}
 	if got := s.Topics[1].Configs; !cmp.Equal(got, map[string]string{"retention.ms": "60000", "unclean.leader.election.enable": "false"}) {
 		t.Errorf("enriched configs = %v", got)
@@ -157,7 +159,7 @@ func TestFullWorkloadAndExpectations(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("expectations (-want +got):\n%s", diff)
 	}
-	if e := s.Expect[9]; e.Kind != ExpectProduceError || e.Error.Code != 6 || e.Pos.Line != 68 {
+	if e := s.Expect[9]; e.Kind != ExpectProduceError || e.Error.Code != 6 || e.Pos.Line != 71 {
 		t.Errorf("Expect[9] = %+v at %s", e, e.Pos)
 	}
 }
@@ -358,7 +360,7 @@ func TestStrings(t *testing.T) {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
 	}
-	if got := Verbs(); len(got) != 20 || got[0] != PauseReplication || got[19] != FenceProducer {
+	if got := Verbs(); len(got) != 22 || got[0] != PauseReplication || got[21] != FenceProducer {
 		t.Errorf("Verbs() = %v", got)
 	}
 	if !KillBroker.Undoable() || FailLeader.Undoable() {

@@ -27,6 +27,7 @@ func TestReferenceIsComplete(t *testing.T) {
 		{"after-process", "before-process", "auto", "on-revoke", "none"},
 		{"read_committed", "read_uncommitted", "classic", "consumer", "range", "roundrobin", "sticky", "cooperative-sticky",
 			"earliest", "latest", "at-most-once", "at-least-once", "exactly-once"},
+		{"leader-of"}, // isolate-broker's broker: leader-of topic/partition
 	} {
 		names = append(names, list...)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,9 @@ func RunDir(t *testing.T, dir string) {
 // franz-go clients, its fault timeline, then its expectations, judged by
 // the assertions checker. A failed expectation reports the expectation,
 // the anomalies found, the seed that replays the run and the journal's tail.
+// Every run writes its timeline page, with the anomalies found marked and
+// explained, to PageFile(tb.ArtifactDir(), s) (go test -artifacts keeps
+// it).
 //
 // Under a *testing.T, when the test binary is built with -tags synctests
 // (which makes kgo's locks bubble-aware, see harness.KgoBubbleLocks), the
@@ -78,10 +82,11 @@ func RunScenario(tb testing.TB, s *Scenario) {
 		tb.Fatal(err)
 	}
 	t, isT := tb.(*testing.T)
+	pages := tb.ArtifactDir() // the bubble's t has its own
 	why := realClockReason(s, isT)
 	if why == "" {
 		synctest.Test(t, func(t *testing.T) {
-			if failed := newRun(t, s, seed, true).execute(); failed != "" {
+			if failed := newRun(t, s, seed, true, pages).execute(); failed != "" {
 				t.Error(failed)
 			}
 		})
@@ -90,7 +95,7 @@ func RunScenario(tb testing.TB, s *Scenario) {
 	if isT && !realClockNoted.Swap(true) {
 		tb.Logf("kafkaemu: %s runs on the real clock: %s", s.Name, why)
 	}
-	if failed := newRun(tb, s, seed, false).execute(); failed != "" {
+	if failed := newRun(tb, s, seed, false, pages).execute(); failed != "" {
 		tb.Error(failed)
 	}
 }
@@ -112,12 +117,13 @@ func realClockReason(s *Scenario, isT bool) string {
 	return ""
 }
 
-func newRun(tb testing.TB, s *Scenario, seed int64, virtual bool) *run {
+func newRun(tb testing.TB, s *Scenario, seed int64, virtual bool, pages string) *run {
 	r := &run{
-		tb: tb, s: s, seed: seed, virtual: virtual,
+		tb: tb, s: s, seed: seed, virtual: virtual, pages: pages,
 		acked: map[string]int{}, consumed: map[string]int{}, committed: map[string]int{}, zombies: map[string]int{},
 		members: map[string]*life{}, down: map[string]chan *life{}, crashedAt: map[string]time.Time{},
 		fencing: map[string]bool{}, commitAt: map[groupPartition]int64{}, position: map[groupPartition]int64{}, logStart: map[topicPartition]int64{},
+		isolations: map[int32]*fake.FaultHandle{},
 	}
 	r.progress = sync.NewCond(&r.mu)
 	return r
@@ -141,7 +147,8 @@ type run struct {
 	tb      testing.TB
 	s       *Scenario
 	seed    int64
-	virtual bool // in a synctest bubble, on the cluster's virtual network
+	virtual bool   // in a synctest bubble, on the cluster's virtual network
+	pages   string // where the run's timeline page goes (PageFile); "" for none
 	c       *harness.Cluster
 	ctx     context.Context
 
@@ -173,6 +180,8 @@ type run struct {
 	// phantomJoins counts join-phantom faults still joining: a
 	// leave-phantom waits for them (they apply in the background).
 	phantomJoins sync.WaitGroup
+	// isolations are the isolate-broker faults not yet healed, by broker.
+	isolations map[int32]*fake.FaultHandle
 }
 
 // groupKey is a group's key in the run's counts. Groups and clients have
@@ -216,6 +225,9 @@ func (r *run) execute() string {
 	opts := []fake.Option{fake.Seed(r.seed), fake.Brokers(s.Cluster.Brokers)}
 	if s.Cluster.ReplicaLagMax > 0 {
 		opts = append(opts, fake.ReplicaLagMax(s.Cluster.ReplicaLagMax))
+	}
+	if s.BrokerSessionTimeout > 0 {
+		opts = append(opts, fake.BrokerSessionTimeout(s.BrokerSessionTimeout))
 	}
 	for _, t := range s.Topics {
 		opts = append(opts, fake.Topic(t.Name, t.Partitions, t.Replicas, t.Configs))
@@ -827,6 +839,48 @@ func (r *run) fired(t Trigger, start time.Time) bool {
 	return !time.Now().Before(start.Add(t.Elapsed))
 }
 
+// brokerOf is the broker an isolate-broker fault names: its number, or
+// the leader of its partition now.
+func (r *run) brokerOf(f Fault) (int32, error) {
+	if f.LeaderOf == nil {
+		return *f.Broker, nil
+	}
+	st, err := r.c.Partition(f.LeaderOf.Topic, f.LeaderOf.Partition)
+	if err != nil {
+		return -1, err
+	}
+	if st.Leader < 0 {
+		return -1, fmt.Errorf("leader-of %s: the partition is offline (no leader to isolate)", f.LeaderOf)
+	}
+	return st.Leader, nil
+}
+
+// heal ends the isolation of broker b, or of every isolated broker for
+// nil.
+func (r *run) heal(b *int32) error {
+	r.mu.Lock()
+	var hs []*fake.FaultHandle
+	for id, h := range r.isolations {
+		if b == nil || *b == id {
+			hs = append(hs, h)
+			delete(r.isolations, id)
+		}
+	}
+	r.mu.Unlock()
+	switch {
+	case len(hs) == 0 && b == nil:
+		return fmt.Errorf("no broker is isolated (isolate-broker) now: nothing to heal")
+	case len(hs) == 0:
+		return fmt.Errorf("broker %d is not isolated (isolate-broker) now: nothing to heal", *b)
+	}
+	for _, h := range hs {
+		if err := h.Remove(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // apply performs a fault and returns how to undo it, if it can be undone.
 func (r *run) apply(f Fault) (func() error, error) {
 	c := r.c
@@ -929,6 +983,25 @@ func (r *run) apply(f Fault) (func() error, error) {
 			return nil, err
 		}
 		return func() error { _ = h.Remove(); return nil }, nil
+	case IsolateBroker:
+		b, err := r.brokerOf(f)
+		if err != nil {
+			return nil, err
+		}
+		var targets []fake.Target
+		if f.Client != "" {
+			targets = append(targets, fake.OnClient(f.Client))
+		}
+		h, err := c.AddFault(fake.Isolate(b), targets...)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		r.isolations[b] = h
+		r.mu.Unlock()
+		return func() error { return r.heal(&b) }, nil
+	case Heal:
+		return nil, r.heal(f.Broker)
 	case Rebalance:
 		return nil, c.Rebalance(r.ctx, f.Group)
 	case ExpireMember:
@@ -1080,6 +1153,7 @@ func (r *run) verdict() string {
 		return assertions.Check(h, opts...)
 	}
 	report := check("", "")
+	r.writePage(report)
 
 	noEffect := r.noEffect() // faults the journal shows did nothing
 	var failed []string
@@ -1105,6 +1179,35 @@ func (r *run) verdict() string {
 	}
 	return fmt.Sprintf("scenario %q (%s) failed with seed %d (replay: %s=%d):\n  %s\nanomalies: %s",
 		r.s.Name, r.s.Pos.File, r.seed, SeedEnv, r.seed, strings.Join(failed, "\n  "), report)
+}
+
+// writePage writes the run's timeline page, with report's anomalies
+// marked and explained, to PageFile in the test's artifact directory (go
+// test -artifacts keeps it; kafkaemu run -html DIR names the directory).
+func (r *run) writePage(report assertions.Report) {
+	if r.pages == "" {
+		return
+	}
+	if err := r.c.WriteTimelineFile(PageFile(r.pages, r.s), report); err != nil {
+		r.fail("%s: writing the timeline page: %v", r.s.Pos.File, err)
+	}
+}
+
+// PageFile is the path of s's timeline page in dir: the scenario's name
+// with .html, its characters other than letters, digits, '-', '_' and
+// '.' replaced by '_'.
+func PageFile(dir string, s *Scenario) string {
+	name := s.Name
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(s.Pos.File), filepath.Ext(s.Pos.File))
+	}
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' && i > 0) {
+			b[i] = '_'
+		}
+	}
+	return filepath.Join(dir, string(b)+".html")
 }
 
 // deleted records in the history that a partition's log starts at

@@ -32,7 +32,7 @@ func TestSameSeedSameRun(t *testing.T) {
 		for i := range runs {
 			t.Run("", func(t *testing.T) {
 				t.Parallel()
-				r := newRun(t, s, 77, false) // not the file's seed
+				r := newRun(t, s, 77, false, "") // not the file's seed
 				o := outcome{failed: r.execute(), held: r.held}
 				for _, a := range r.applies {
 					if !strings.HasPrefix(a, "undo ") {

@@ -25,12 +25,16 @@ type Scenario struct {
 	// Clock is the clock the run keeps under go test: ClockVirtual (the
 	// default) runs it in a testing/synctest bubble, ClockReal on the wall
 	// clock. kafkaemu run always keeps the real clock.
-	Clock    Clock
-	Cluster  Cluster
-	Topics   []Topic
-	Workload Workload
-	Faults   []Fault // in file order, which is the order simultaneous faults apply in
-	Expect   []Expectation
+	Clock Clock
+	// BrokerSessionTimeout is how long a broker cut off by isolate-broker
+	// keeps its leaderships before the controller fences it (Kafka's
+	// broker.session.timeout.ms); 0 keeps the emulator's default, 9s.
+	BrokerSessionTimeout time.Duration
+	Cluster              Cluster
+	Topics               []Topic
+	Workload             Workload
+	Faults               []Fault // in file order, which is the order simultaneous faults apply in
+	Expect               []Expectation
 }
 
 // Clock is the clock a scenario runs on under go test.
@@ -214,6 +218,9 @@ const (
 	CloseConnections Verb = "close-connections"
 	Blackhole        Verb = "blackhole"
 	NetworkPartition Verb = "network-partition"
+	// A broker cut off from the controller and its peers (split brain).
+	IsolateBroker Verb = "isolate-broker"
+	Heal          Verb = "heal"
 	// Groups.
 	Rebalance       Verb = "rebalance"
 	ExpireMember    Verb = "expire-member"
@@ -246,18 +253,21 @@ type Fault struct {
 	For   time.Duration
 
 	Topic     string
-	Partition *int32  // nil: every partition of Topic
-	Broker    *int32  // a broker id; nil: none given
-	Brokers   []int32 // network-partition: the isolated side
-	Group     string
-	Member    string // expire-member: the consumer or pipeline expelled
-	Consumer  string // crash-consumer, restart-consumer
-	Pipeline  string // crash-consumer, restart-consumer, fence-producer
-	Producer  string // fence-producer
-	Client    string // network faults: only this client's connections
-	Requests  []kmsg.Key
-	Delay     time.Duration // latency
-	Jitter    time.Duration // latency: up to this much more, from the seed
+	Partition *int32 // nil: every partition of Topic
+	Broker    *int32 // a broker id; nil: none given
+	// LeaderOf: isolate-broker's broker given as "leader-of topic/partition",
+	// resolved when the fault applies; nil when Broker is a number.
+	LeaderOf *PartitionRef
+	Brokers  []int32 // network-partition: the isolated side
+	Group    string
+	Member   string // expire-member: the consumer or pipeline expelled
+	Consumer string // crash-consumer, restart-consumer
+	Pipeline string // crash-consumer, restart-consumer, fence-producer
+	Producer string // fence-producer
+	Client   string // network faults: only this client's connections
+	Requests []kmsg.Key
+	Delay    time.Duration // latency
+	Jitter   time.Duration // latency: up to this much more, from the seed
 	// Probability that drop-responses drops a matching response, in (0, 1].
 	Probability float64
 	// Count: network faults remove themselves after Count hits, inject-error
@@ -267,6 +277,15 @@ type Fault struct {
 	Error  *kerr.Error // inject-error
 	Offset *int64      // delete-records: delete below this offset; nil: the high watermark
 }
+
+// PartitionRef names one partition of a topic.
+type PartitionRef struct {
+	Topic     string
+	Partition int32
+}
+
+// String is the form the file writes, "orders/0".
+func (r PartitionRef) String() string { return fmt.Sprintf("%s/%d", r.Topic, r.Partition) }
 
 // TriggerKind is what a trigger waits for.
 type TriggerKind string

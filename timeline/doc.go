@@ -8,7 +8,7 @@
 //   - faults: each fault from added to removed, with its hits; its band
 //     shades the broker and partition lanes it hits;
 //   - one per broker: up, down, paused (as a follower), isolated (a
-//     network partition);
+//     network partition, a split brain), fenced by the controller;
 //   - one per partition: the leader and its epoch as segments coloured by
 //     broker, the ISR size, the high watermark and the log end as lines,
 //     appends as ticks on an offset axis (coloured by acks), truncations

@@ -69,9 +69,9 @@ func (k *track) end(t int64) {
 type point struct{ t, v int64 }
 
 type brokerLane struct {
-	id                     int32
-	down, paused, isolated int // how many reasons hold each state
-	state                  track
+	id                             int32
+	down, fenced, paused, isolated int // how many reasons hold each state
+	state                          track
 }
 
 type partLane struct {
@@ -230,6 +230,8 @@ func (b *brokerLane) stateName() string {
 	switch {
 	case b.down > 0:
 		return "down"
+	case b.fenced > 0:
+		return "fenced"
 	case b.isolated > 0:
 		return "isolated"
 	case b.paused > 0:
@@ -311,6 +313,10 @@ func (m *model) learn() {
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.down = 0 })
 		case fake.EventBrokerDown:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.down = 1 })
+		case fake.EventBrokerFenced:
+			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.fenced = 1 })
+		case fake.EventUnfence:
+			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.fenced = 0 })
 		case fake.EventAppend:
 			if e.Detail != "" && e.Detail != "un-replicated" {
 				break // a note about an append, not one
@@ -417,7 +423,7 @@ func (m *model) learn() {
 			r.open = false
 		case fake.EventFaultAdded:
 			f := &faultSpan{from: t, i: i, detail: e.Detail, open: true, brokers: faultBrokers(e.Detail)}
-			f.isolates = strings.HasPrefix(e.Detail, "network-partition")
+			f.isolates = strings.HasPrefix(e.Detail, "network-partition") || strings.HasPrefix(e.Detail, "isolate")
 			m.faults = append(m.faults, f)
 			if f.isolates {
 				for _, b := range f.brokers {
@@ -1045,7 +1051,7 @@ h1{font-size:18px;margin:0 0 6px}h2{font-size:15px}
 #chart{overflow-x:auto}svg text{font:11px system-ui,sans-serif;fill:#222}
 .lbg{fill:#fafafa}.rl{font-size:10px!important;fill:#555!important}.ll{font-weight:600}.ls{fill:#666!important}.tk{fill:#666!important}.sl{fill:#222;pointer-events:none;font-size:10px!important}
 .grid{fill:#e4e4e4}
-.up{fill:#cdebc6}.down{fill:#444}.paused{fill:#f2cf6b}.isolated{fill:#e59a9a}
+.up{fill:#cdebc6}.down{fill:#444}.fenced{fill:#8b1a1a}.paused{fill:#f2cf6b}.isolated{fill:#e59a9a}
 .b0{fill:#4e79a7}.b1{fill:#f28e2b}.b2{fill:#59a14f}.b3{fill:#b07aa1}.b4{fill:#76b7b2}.b5{fill:#edc948}.b6{fill:#9c755f}.b7{fill:#ff9da7}.off{fill:#222}
 .isr0{fill:#d33}.isr1{fill:#f4a6a6}.isr2{fill:#b9c9dd}.isr3{fill:#7f9cc0}.isr4{fill:#4e6f99}
 .rp{fill:#f2cf6b;opacity:.35}.band{fill:#f2a33a;opacity:.18;pointer-events:none}
@@ -1060,7 +1066,7 @@ h1{font-size:18px;margin:0 0 6px}h2{font-size:15px}
 #tip{position:absolute;display:none;background:#fffbe6;border:1px solid #999;padding:4px 6px;max-width:720px;white-space:pre-wrap;font:12px ui-monospace,monospace;pointer-events:none;z-index:2}
 #marks li{margin:2px 0}`
 
-const legend = `<p class="legend"><span><i class="aA" style="background:#2b4c7e"></i>append acks=all</span><span><i style="background:#e67e22"></i>acks=1</span><span><i style="background:#c0392b"></i>acks=0</span><span><i style="background:#8e44ad"></i>transactional</span><span><i style="background:#e00"></i>dropped tail</span><span><i style="background:#2b6cb0;height:2px"></i>high watermark</span><span><i style="border-top:1px dashed #888;height:0"></i>log end</span><span><i style="background:#fff200;border:2px solid #d00;border-radius:6px;width:8px;height:8px"></i>anomaly</span><span><i style="background:#cdebc6"></i>broker up</span><span><i style="background:#444"></i>down</span><span><i style="background:#f2cf6b"></i>paused</span><span><i style="background:#e59a9a"></i>isolated</span><span><i style="background:#f7c98b"></i>fault</span><span><i style="background:#59a14f"></i>txn committed</span><span><i style="background:#e15759"></i>aborted</span></p>
+const legend = `<p class="legend"><span><i class="aA" style="background:#2b4c7e"></i>append acks=all</span><span><i style="background:#e67e22"></i>acks=1</span><span><i style="background:#c0392b"></i>acks=0</span><span><i style="background:#8e44ad"></i>transactional</span><span><i style="background:#e00"></i>dropped tail</span><span><i style="background:#2b6cb0;height:2px"></i>high watermark</span><span><i style="border-top:1px dashed #888;height:0"></i>log end</span><span><i style="background:#fff200;border:2px solid #d00;border-radius:6px;width:8px;height:8px"></i>anomaly</span><span><i style="background:#cdebc6"></i>broker up</span><span><i style="background:#444"></i>down</span><span><i style="background:#f2cf6b"></i>paused</span><span><i style="background:#e59a9a"></i>isolated</span><span><i style="background:#8b1a1a"></i>fenced</span><span><i style="background:#f7c98b"></i>fault</span><span><i style="background:#59a14f"></i>txn committed</span><span><i style="background:#e15759"></i>aborted</span></p>
 `
 
 const script = `(function(){var tip=document.getElementById('tip');

@@ -211,6 +211,7 @@ func newAPI(c *fake.Cluster) *api {
 		bs := p.brokerList("brokers")
 		return a.netFault("network-partition", p, fake.Partition(bs...))
 	})
+	a.addIsolate() // POST /isolate: api_isolate.go
 
 	// Errors.
 	a.add("POST", "/inject-error", []string{"error", "requests", "broker", "topic", "partition", "group", "count"}, func(p *params) func() (any, error) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHelpPrintsUsage(t *testing.T) {
@@ -58,5 +59,43 @@ func TestRunDirectoryVerbose(t *testing.T) {
 	empty := t.TempDir()
 	if err := run(context.Background(), []string{"run", empty}, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), empty+": no scenario files") {
 		t.Errorf("empty directory: %v", err)
+	}
+}
+
+// run -html DIR writes each scenario's timeline page there and names it
+// under the scenario's result.
+func TestRunHTML(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pages") // created by run
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"run", "-html", dir, "../../scenarios/library/acks1-leader-loss.yaml"}, nil, &out, io.Discard); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	page := filepath.Join(dir, "acks1-leader-loss.html")
+	if !strings.Contains(out.String(), "PASS acks1-leader-loss") || !strings.Contains(out.String(), "    timeline: "+page+"\n") {
+		t.Errorf("run -html output:\n%s", out.String())
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `data-anomaly="lost-write"`) || !strings.Contains(string(b), "acks1-leader-loss (kafkaemu seed ") {
+		t.Errorf("the page of acks1-leader-loss marks no lost write or lacks its title")
+	}
+}
+
+// On a terminal, run shows which scenario runs, n of m, and for how long,
+// and clears the line before a result.
+func TestRunProgress(t *testing.T) {
+	var w bytes.Buffer
+	p := &progress{w: &w, m: 3, on: true, begin: time.Now()}
+	p.start(2, "acks1-leader-loss")
+	p.clear()
+	p.done()
+	got := w.String()
+	if !strings.HasPrefix(got, "\r\033[Kscenario 2 of 3: acks1-leader-loss, 0.") || !strings.HasSuffix(got, "\r\033[K") {
+		t.Errorf("progress wrote %q", got)
+	}
+	if isTerminal(&w) {
+		t.Error("a buffer is not a terminal")
 	}
 }

@@ -4,6 +4,7 @@
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
 //	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
+//	kafkaemu run -html pages scenarios/library   # ... and a timeline page per scenario in pages/
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
 //	kafkaemu timeline -html run.html journal.jsonl   # ... as a timeline page to look at in a browser
 //
@@ -17,6 +18,9 @@
 // connection; default 100 MiB), -idle-timeout D (Kafka's
 // connections.max.idle.ms: a client connection idle this long, or one
 // that leaves a request unfinished this long, is closed; default 1m),
+// -broker-session-timeout D (Kafka's broker.session.timeout.ms: how long
+// a broker cut off by POST /isolate keeps its leaderships before the
+// controller fences it; default 9s),
 // -sasl MECHANISM:user:password (require SASL; PLAIN, SCRAM-SHA-256 or
 // SCRAM-SHA-512; repeatable), -journal FILE (every journal event as a JSON line, written as it
 // happens: flushed every 100 ms and on exit), -journal-max N (at most N
@@ -59,6 +63,9 @@
 //	POST /close-connections                &count=N (removed after N hits);
 //	POST /blackhole                        they answer {"id":N,"fault":"..."}
 //	POST /network-partition?brokers=0,1    isolates brokers 0 and 1
+//	POST /isolate?broker=B[&client=ID]     split brain: B loses the controller and its peers, clients still
+//	                                       reach it (client=ID: not that one); broker=leader-of%20T/P isolates
+//	                                       T/P's leader; {"id":N,"broker":B,...}; DELETE /faults/N heals it
 //	POST /inject-error?error=NOT_ENOUGH_REPLICAS&requests=produce[&broker=B][&topic=T[&partition=P]][&group=G][&count=N]
 //	DELETE /faults/ID                      removes a fault: {"hits":N,...}
 //
@@ -92,7 +99,7 @@ func main() {
 // usage is what kafkaemu -h prints.
 const usage = `usage:
   kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
-  kafkaemu run [-seed N] [-v] FILE|DIR... scenario files (a directory: its *.yaml), outside go test
+  kafkaemu run [-seed N] [-v] [-html DIR] FILE|DIR...  scenario files (a directory: its *.yaml), outside go test; -html: a timeline page each
   kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report; -html FILE|- as a page
   kafkaemu help                           this text
 `

@@ -16,43 +16,61 @@ import (
 	"github.com/seed73168108/kafkaemu/scenarios"
 )
 
-// runFiles runs scenario files outside go test and reports each one.
+// runFiles runs scenario files outside go test and reports each one;
+// with -html DIR it writes each one's timeline page there (PageFile), and
+// on a terminal it shows which scenario runs and for how long.
 func runFiles(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.Int64("seed", 0, "replay every scenario with this seed (as KAFKAEMU_SEED)")
 	verbose := fs.Bool("v", false, "print each scenario's log even when it passes")
+	html := fs.String("html", "", "write each scenario's timeline page to this directory (created if missing)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: kafkaemu run [-seed N] [-v] FILE|DIR...")
+		return fmt.Errorf("usage: kafkaemu run [-seed N] [-v] [-html DIR] FILE|DIR...")
 	}
 	paths, err := scenarioFiles(fs.Args())
 	if err != nil {
 		return err
 	}
+	if *html != "" {
+		if err := os.MkdirAll(*html, 0o755); err != nil {
+			return fmt.Errorf("-html: %w", err)
+		}
+	}
+	prog := newProgress(stderr, len(paths))
+	defer prog.done()
 	if *seed != 0 {
 		os.Setenv(scenarios.SeedEnv, strconv.FormatInt(*seed, 10))
 		defer os.Unsetenv(scenarios.SeedEnv)
 	}
 	failed := 0
-	for _, path := range paths {
+	for n, path := range paths {
 		s, err := scenarios.Load(path)
 		if err != nil {
+			prog.clear()
 			fmt.Fprintln(stdout, err)
 			failed++
 			continue
 		}
 		start := time.Now()
-		tb := &cliTB{name: s.Name}
+		prog.start(n+1, s.Name)
+		tb := &cliTB{name: s.Name, artifacts: *html}
 		tb.run(func() { scenarios.RunScenario(tb, s) })
+		prog.clear()
 		status := "PASS"
 		if tb.failed {
 			status = "FAIL"
 			failed++
 		}
 		fmt.Fprintf(stdout, "%s %s (%s) %.2fs\n", status, s.Name, path, time.Since(start).Seconds())
+		if *html != "" {
+			if page := scenarios.PageFile(*html, s); fileExists(page) {
+				fmt.Fprintf(stdout, "    timeline: %s\n", page)
+			}
+		}
 		if tb.failed || *verbose {
 			for _, l := range tb.logs {
 				fmt.Fprintln(stdout, "    "+strings.ReplaceAll(l, "\n", "\n    "))
@@ -69,6 +87,81 @@ func runFiles(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// progress shows, on a terminal, which scenario runs (n of m) and for how
+// long; elsewhere it shows nothing.
+type progress struct {
+	w     io.Writer
+	m     int
+	on    bool
+	begin time.Time
+	mu    sync.Mutex
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newProgress(w io.Writer, m int) *progress {
+	return &progress{w: w, m: m, on: isTerminal(w), begin: time.Now()}
+}
+
+// start shows scenario n, name, and updates its elapsed time until clear.
+func (p *progress) start(n int, name string) {
+	if !p.on {
+		return
+	}
+	started := time.Now()
+	show := func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		fmt.Fprintf(p.w, "\r\033[Kscenario %d of %d: %s, %.1fs (%.0fs in all)", n, p.m, name, time.Since(started).Seconds(), time.Since(p.begin).Seconds())
+	}
+	show()
+	p.stop = make(chan struct{})
+	p.wg.Add(1)
+	go func(stop chan struct{}) {
+		defer p.wg.Done()
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				show()
+			}
+		}
+	}(p.stop)
+}
+
+// clear removes the progress line, before a result is printed.
+func (p *progress) clear() {
+	if !p.on {
+		return
+	}
+	if p.stop != nil {
+		close(p.stop)
+		p.wg.Wait()
+		p.stop = nil
+	}
+	fmt.Fprint(p.w, "\r\033[K")
+}
+
+func (p *progress) done() { p.clear() }
 
 // scenarioFiles is args with each directory replaced by its scenario
 // files (*.yaml, *.yml), in name order.
@@ -102,6 +195,7 @@ func scenarioFiles(args []string) ([]string, error) {
 type cliTB struct {
 	testing.TB // not set: a call outside what is implemented below panics
 	name       string
+	artifacts  string // ArtifactDir
 	mu         sync.Mutex
 	failed     bool
 	logs       []string
@@ -124,11 +218,14 @@ func (t *cliTB) cleanup() {
 	}
 }
 
-func (t *cliTB) Helper()          {}
-func (t *cliTB) Name() string     { return t.name }
-func (t *cliTB) Cleanup(f func()) { t.mu.Lock(); t.cleanups = append(t.cleanups, f); t.mu.Unlock() }
-func (t *cliTB) Failed() bool     { t.mu.Lock(); defer t.mu.Unlock(); return t.failed }
-func (t *cliTB) Log(args ...any)  { t.logf("%s", fmt.Sprint(args...)) }
+// ArtifactDir is where a failed run's timeline page goes: -html's
+// directory, or "" for none.
+func (t *cliTB) ArtifactDir() string { return t.artifacts }
+func (t *cliTB) Helper()             {}
+func (t *cliTB) Name() string        { return t.name }
+func (t *cliTB) Cleanup(f func())    { t.mu.Lock(); t.cleanups = append(t.cleanups, f); t.mu.Unlock() }
+func (t *cliTB) Failed() bool        { t.mu.Lock(); defer t.mu.Unlock(); return t.failed }
+func (t *cliTB) Log(args ...any)     { t.logf("%s", fmt.Sprint(args...)) }
 func (t *cliTB) Logf(format string, args ...any) {
 	t.logf(format, args...)
 }

@@ -34,6 +34,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	seed := fs.Int64("seed", 0, "cluster seed (0: random)")
 	httpAddr := fs.String("http", "127.0.0.1:0", "address of the HTTP fault API (loopback only)")
 	lag := fs.Duration("replica-lag-max", 200*time.Millisecond, "replica.lag.time.max")
+	session := fs.Duration("broker-session-timeout", fake.DefaultBrokerSessionTimeout, "how long a broker cut off by POST /isolate keeps its leaderships before the controller fences it (Kafka's broker.session.timeout.ms)")
 	autoCreate := fs.Bool("auto-create-topics", true, "create unknown topics on first use")
 	ports := fs.String("ports", "", "fixed broker ports, one per broker, like 9092,9093,9094 (default: random free ports)")
 	addrFile := fs.String("addr-file", "", "write the broker and API addresses to this file as JSON once the cluster is up")
@@ -58,6 +59,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if *idle <= 0 {
 		return fmt.Errorf("-idle-timeout %v: want a positive duration, like 1m", *idle)
 	}
+	if *session <= 0 {
+		return fmt.Errorf("-broker-session-timeout %v: want a positive duration, like 9s", *session)
+	}
 	if *journalMax < 0 || *journalMax > maxJournalMax {
 		return fmt.Errorf("-journal-max %d: want 0 (keep all) to %d events", *journalMax, maxJournalMax)
 	}
@@ -80,7 +84,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 		}
 		*brokers = len(fixed)
 	}
-	opts := []fake.Option{fake.Brokers(*brokers), fake.ReplicaLagMax(*lag), fake.MaxRequestBytes(*maxRequest), fake.IdleTimeout(*idle)}
+	opts := []fake.Option{fake.Brokers(*brokers), fake.ReplicaLagMax(*lag), fake.MaxRequestBytes(*maxRequest), fake.IdleTimeout(*idle), fake.BrokerSessionTimeout(*session)}
 	if len(fixed) > 0 {
 		opts = append(opts, fake.KfakeOpts(kfake.Ports(fixed...)))
 	}

@@ -342,6 +342,7 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"-idle-timeout", "0s"}, `-idle-timeout 0s: want a positive duration`},
 		{[]string{"-idle-timeout", "-1m"}, `-idle-timeout -1m0s: want a positive duration`},
 		{[]string{"-idle-timeout", "soon"}, `invalid value "soon" for flag -idle-timeout`},
+		{[]string{"-broker-session-timeout", "0s"}, `-broker-session-timeout 0s: want a positive duration`},
 		{[]string{"-sasl", "PLAIN:alice"}, `-sasl "PLAIN:alice": want MECHANISM:user:password, like PLAIN:alice:secret`},
 		{[]string{"-sasl", "GSSAPI:alice:x"}, `fake.SASL("GSSAPI", "alice", ...): the mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
 		{[]string{"-journal-max", "-1"}, `-journal-max -1: want 0 (keep all) to 1000000000 events`},
