@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,12 +15,9 @@ import (
 // (CI installs them and sets KAFKAEMU_REQUIRE_PYTHON).
 func python(t *testing.T, module string) string {
 	t.Helper()
-	const py = "/usr/bin/python3"
+	const py = python3
 	if err := exec.Command(py, "-c", "import "+module).Run(); err != nil {
-		if os.Getenv("KAFKAEMU_REQUIRE_PYTHON") != "" {
-			t.Fatalf("%s cannot import %s (apt-get install python3-kafka python3-confluent-kafka): %v", py, module, err)
-		}
-		t.Skipf("python module %s not installed", module)
+		missingClient(t, map[string]string{"kafka": "python3-kafka", "confluent_kafka": "python3-confluent-kafka"}[module], fmt.Errorf("%s cannot import %s: %v", py, module, err))
 	}
 	return py
 }
