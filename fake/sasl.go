@@ -3,9 +3,9 @@ package fake
 import (
 	"crypto/rand"
 	"fmt"
-	"github.com/seed73168108/kafkaemu/internal/wire"
 	"slices"
 
+	"github.com/seed73168108/kafkaemu/internal/wire"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -78,4 +78,20 @@ func (c *Cluster) newInternalConn(ln *wire.Listener) (*conn, error) {
 		return nil, fmt.Errorf("fake: authenticating its own connection to broker %d: %w", ln.Node(), err)
 	}
 	return cn, nil
+}
+
+// listMechanisms fills the mechanisms of a successful SaslHandshake
+// answer, which Kafka always lists (the listener's
+// sasl.enabled.mechanisms) and kfake leaves empty: kafkajs refused to go
+// on ("SASL PLAIN mechanism is not supported by the server").
+func listMechanisms(h reqHeader) func([]byte) []byte {
+	return func(f []byte) []byte {
+		resp := kmsg.NewPtrSASLHandshakeResponse()
+		resp.Version = h.Version
+		if decodeResponse(f, resp) != nil || resp.ErrorCode != 0 || len(resp.SupportedMechanisms) > 0 {
+			return f
+		}
+		resp.SupportedMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} // kfake's sasl.enabled.mechanisms
+		return encodeResponse(h.Corr, resp)
+	}
 }
