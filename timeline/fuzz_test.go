@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/seed73168108/kafkaemu/internal/journaltest"
+	"github.com/seed73168108/kafkaemu/journal"
 	"github.com/seed73168108/kafkaemu/timeline"
 )
 
@@ -25,8 +26,8 @@ func FuzzRead(f *testing.F) {
 	f.Add(`{"kind":"append","topic":"t","time":"0001-01-01T00:00:00Z","last_offset":9223372036854775807}` + "\n" + `{"kind":"truncate","topic":"t","time":"9999-12-31T23:59:59Z","offset":-9223372036854775808}`)
 	f.Add(`{"kind":"group","group":"g","epoch":2147483647,"detail":"join"}` + "\n" + "[]\n{\"kind\":5}\nnull\n")
 	f.Fuzz(func(t *testing.T, in string) {
-		evs, err := timeline.Read(strings.NewReader(in))
-		var re *timeline.ReadError
+		evs, err := journal.Read(strings.NewReader(in))
+		var re *journal.ReadError
 		if err != nil && (!errors.As(err, &re) || re.Line < 1 || re.Bad < 1) {
 			t.Fatalf("error %v", err)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/journal"
 )
 
 // Geometry, in CSS pixels.
@@ -124,7 +124,7 @@ type tpKey struct {
 
 // model is what the page draws, learned in one pass over the events.
 type model struct {
-	evs   []fake.Event
+	evs   []journal.Event
 	ts    []int64 // each event's time, ns since t0
 	tsMax []int64 // the latest time up to each event (times may go back in a foreign journal)
 	span  int64
@@ -141,12 +141,12 @@ type model struct {
 	faults          []*faultSpan
 	// summary
 	appended, dropped, served int64
-	count                     map[fake.EventKind]int
+	count                     map[journal.EventKind]int
 }
 
-func newModel(evs []fake.Event) *model {
+func newModel(evs []journal.Event) *model {
 	m := &model{evs: evs, ts: make([]int64, len(evs)), brok: map[int32]*brokerLane{}, parts: map[tpKey]*partLane{},
-		groups: map[string]*groupLane{}, txns: map[int64]*txnRow{}, count: map[fake.EventKind]int{}}
+		groups: map[string]*groupLane{}, txns: map[int64]*txnRow{}, count: map[journal.EventKind]int{}}
 	var lo, hi time.Time
 	for i := range evs {
 		t := evs[i].Time
@@ -309,8 +309,8 @@ func (m *model) learn() {
 		var pl *partLane
 		if e.Topic != "" {
 			switch e.Kind {
-			case fake.EventAppend, fake.EventHighWatermark, fake.EventTruncate, fake.EventLeaderChange, fake.EventISRChange,
-				fake.EventProduceRejected, fake.EventReplication:
+			case journal.EventAppend, journal.EventHighWatermark, journal.EventTruncate, journal.EventLeaderChange, journal.EventISRChange,
+				journal.EventProduceRejected, journal.EventReplication:
 				if lastPart != nil && lastPart.topic == e.Topic && lastPart.part == e.Partition {
 					pl = lastPart
 				} else {
@@ -320,21 +320,21 @@ func (m *model) learn() {
 			}
 		}
 		switch e.Kind {
-		case fake.EventAppend, fake.EventHighWatermark, fake.EventTruncate, fake.EventLeaderChange, fake.EventISRChange:
+		case journal.EventAppend, journal.EventHighWatermark, journal.EventTruncate, journal.EventLeaderChange, journal.EventISRChange:
 			if pl == nil {
 				continue // no partition to draw it on (a foreign journal)
 			}
 		}
 		switch e.Kind {
-		case fake.EventBrokerUp:
+		case journal.EventBrokerUp:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.down = 0 })
-		case fake.EventBrokerDown:
+		case journal.EventBrokerDown:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.down = 1 })
-		case fake.EventBrokerFenced:
+		case journal.EventBrokerFenced:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.fenced = 1 })
-		case fake.EventUnfence:
+		case journal.EventUnfence:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.fenced = 0 })
-		case fake.EventAppend:
+		case journal.EventAppend:
 			if e.Detail != "" && e.Detail != "un-replicated" {
 				break // a note about an append, not one
 			}
@@ -360,22 +360,22 @@ func (m *model) learn() {
 					r.open, r.from, r.begin = true, t, i
 				}
 			}
-		case fake.EventHighWatermark:
+		case journal.EventHighWatermark:
 			pl.hw = append(pl.hw, point{t, e.Offset})
 			pl.maxOff = max(pl.maxOff, e.Offset)
 			if e.Offset > pl.curLEO {
 				pl.curLEO = e.Offset
 				pl.leo = append(pl.leo, point{t, e.Offset})
 			}
-		case fake.EventTruncate:
+		case journal.EventTruncate:
 			m.dropped += e.LastOffset - e.Offset + 1
 			pl.truncs = append(pl.truncs, tick{t: t, i: i, lo: e.Offset, hi: e.LastOffset})
 			pl.curLEO = e.Offset
 			pl.leo = append(pl.leo, point{t, e.Offset})
 			pl.maxOff = max(pl.maxOff, e.LastOffset+1)
-		case fake.EventFetch:
+		case journal.EventFetch:
 			m.served += e.LastOffset - e.Offset + 1
-		case fake.EventLeaderChange:
+		case journal.EventLeaderChange:
 			cls, label := "off", "offline"
 			if e.Leader >= 0 {
 				cls = "b" + strconv.Itoa(int(e.Leader)%8)
@@ -387,9 +387,9 @@ func (m *model) learn() {
 			if e.ISR != nil {
 				pl.setISR(t, i, len(e.ISR))
 			}
-		case fake.EventISRChange:
+		case journal.EventISRChange:
 			pl.setISR(t, i, len(e.ISR))
-		case fake.EventReplication:
+		case journal.EventReplication:
 			paused := strings.HasSuffix(e.Detail, "paused")
 			switch {
 			case pl != nil && paused:
@@ -399,34 +399,34 @@ func (m *model) learn() {
 			default: // a follower
 				m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.paused = map[bool]int{true: 1}[paused] })
 			}
-		case fake.EventProduceRejected:
+		case journal.EventProduceRejected:
 			if pl != nil {
 				pl.rejects = append(pl.rejects, tick{t: t, i: i})
 			} else if e.ProducerID != 0 {
 				r := m.txn(e.ProducerID, e.Client)
 				r.notes = append(r.notes, tick{t: t, i: i, cls: 1})
 			}
-		case fake.EventOffsetCommit:
+		case journal.EventOffsetCommit:
 			if e.Group != "" {
 				g := m.group(e.Group)
 				g.commits = append(g.commits, tick{t: t, i: i, lo: e.Offset, hi: e.Offset})
 			}
-		case fake.EventGroup:
+		case journal.EventGroup:
 			m.groupEvent(e, t, i)
-		case fake.EventCoordinatorMoved:
+		case journal.EventCoordinatorMoved:
 			if e.Group != "" {
 				g := m.group(e.Group)
 				g.members = append(g.members, tick{t: t, i: i, cls: gCoord})
 			}
-		case fake.EventProducerInit:
+		case journal.EventProducerInit:
 			r := m.txn(e.ProducerID, e.Client)
 			r.notes = append(r.notes, tick{t: t, i: i})
-		case fake.EventTxnBegin:
+		case journal.EventTxnBegin:
 			r := m.txn(e.ProducerID, e.Client)
 			if !r.open {
 				r.open, r.from, r.begin = true, t, i
 			}
-		case fake.EventTxnEnd:
+		case journal.EventTxnEnd:
 			r := m.txn(e.ProducerID, e.Client)
 			c := uint8(2)
 			if e.Committed {
@@ -438,7 +438,7 @@ func (m *model) learn() {
 			}
 			r.spans = append(r.spans, tick{t: from, i: begin, cls: c, lo: int64(i), hi: t})
 			r.open = false
-		case fake.EventFaultAdded:
+		case journal.EventFaultAdded:
 			f := &faultSpan{from: t, i: i, detail: e.Detail, open: true, brokers: faultBrokers(e.Detail)}
 			f.isolates = strings.HasPrefix(e.Detail, "network-partition") || strings.HasPrefix(e.Detail, "isolate")
 			m.faults = append(m.faults, f)
@@ -447,7 +447,7 @@ func (m *model) learn() {
 					m.setBroker(b, t, i, func(b *brokerLane) { b.isolated++ })
 				}
 			}
-		case fake.EventFaultRemoved:
+		case journal.EventFaultRemoved:
 			for _, f := range m.faults {
 				if f.open && (e.Detail == f.detail || strings.HasPrefix(e.Detail, f.detail+" ")) {
 					f.open, f.to = false, t
@@ -459,7 +459,7 @@ func (m *model) learn() {
 					break
 				}
 			}
-		case fake.EventFaultHit:
+		case journal.EventFaultHit:
 			kind, _, _ := strings.Cut(e.Detail, " ")
 			for j := len(m.faults) - 1; j >= 0; j-- {
 				if f := m.faults[j]; f.open && strings.HasPrefix(f.detail, kind) {
@@ -501,7 +501,7 @@ func (p *partLane) setISR(t int64, i int32, n int) {
 	p.isr.start(t, "isr"+strconv.Itoa(min(n, 4)), strconv.Itoa(n), i)
 }
 
-func (m *model) groupEvent(e *fake.Event, t int64, i int32) {
+func (m *model) groupEvent(e *journal.Event, t int64, i int32) {
 	if e.Group == "" {
 		return
 	}
@@ -643,8 +643,8 @@ func (m *model) summary(o *out) {
 	o.esc(fmt.Sprintf("%d events over %v: %d records appended, %d dropped by failovers, %d served by fetch; "+
 		"%d leader changes, %d ISR changes, %d brokers down, %d coordinator moves; faults %d added, %d hits, %d removed",
 		len(m.evs), time.Duration(m.span).Round(time.Microsecond), m.appended, m.dropped, m.served,
-		m.count[fake.EventLeaderChange], m.count[fake.EventISRChange], m.count[fake.EventBrokerDown], m.count[fake.EventCoordinatorMoved],
-		m.count[fake.EventFaultAdded], m.count[fake.EventFaultHit], m.count[fake.EventFaultRemoved]))
+		m.count[journal.EventLeaderChange], m.count[journal.EventISRChange], m.count[journal.EventBrokerDown], m.count[journal.EventCoordinatorMoved],
+		m.count[journal.EventFaultAdded], m.count[journal.EventFaultHit], m.count[journal.EventFaultRemoved]))
 	o.s("</p>\n")
 }
 
