@@ -1,13 +1,10 @@
 package harness_test
 
 import (
-	"os"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
@@ -39,20 +36,5 @@ func TestSplitBrain(t *testing.T) {
 
 func TestSplitBrainReadmeInStep(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(readme), "\n## Split brain\n")
-	if !ok {
-		t.Fatal(`README.md has no "## Split brain" section`)
-	}
-	if next := strings.Index(after, "\n## "); next >= 0 {
-		after = after[:next]
-	}
-	_, code, _ := strings.Cut(after, "```go\n")
-	code, _, _ = strings.Cut(code, "\n```")
-	if diff := cmp.Diff(normalized(funcSource(t, "splitbrain_readme_test.go", "TestSplitBrain")), normalized(code)); diff != "" {
-		t.Errorf("README.md's Split brain example and TestSplitBrain differ (-test +README):\n%s", diff)
-	}
+	readmeInStep(t, "Split brain", "splitbrain_readme_test.go", "TestSplitBrain")
 }
