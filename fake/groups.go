@@ -214,13 +214,18 @@ func (c *Cluster) Rebalance(ctx context.Context, group string) error {
 	classic, leader := g.classic, g.leader
 	c.mu.Unlock()
 	if classic {
+		// Every heartbeat of the leader's in the current generation is
+		// told, as Kafka tells every member until it rejoins: a client
+		// may let one pass (librdkafka ignored the first when it came
+		// 0.3 ms after its SyncGroup, and the group stayed as it was).
 		h := c.kf.Fault(kfake.Fault{
 			Keys:  []kmsg.Key{kmsg.Heartbeat},
 			Group: group,
 			Err:   kerr.RebalanceInProgress,
-			Count: 1,
+			Count: -1,
 			When: func(r kmsg.Request) bool {
-				return r.(*kmsg.HeartbeatRequest).MemberID == leader
+				hb := r.(*kmsg.HeartbeatRequest)
+				return hb.MemberID == leader && hb.Generation <= info.Epoch
 			},
 		})
 		defer h.Remove()
