@@ -101,8 +101,18 @@ func appended(evs []fake.Event, topic string) map[int16]int64 {
 func acksCell(t *testing.T, cl client, d driver, acks string, journaled int16) {
 	c := newCluster(t, cl, clusterOpts{topics: []string{"t:1:3"}, configs: []string{"t:min.insync.replicas=2"}})
 	mustProduce(t, d, c.endpoint(), produceSpec{topic: "t", acks: acks, values: values("v", 10)})
-	waitFor(t, "10 records stored", func() bool { return c.partition(t, "t", 0).HighWatermark >= 10 })
-	if got := appended(c.journal(t), "t"); len(got) != 1 || got[journaled] != 10 {
+	// The journal records an append once kfake answered it, a moment
+	// after the log (and the high watermark) has it: wait for both.
+	var got map[int16]int64
+	waitFor(t, "10 records stored and journaled", func() bool {
+		got = appended(c.journal(t), "t")
+		var n int64
+		for _, v := range got {
+			n += v
+		}
+		return n >= 10 && c.partition(t, "t", 0).HighWatermark >= 10
+	})
+	if len(got) != 1 || got[journaled] != 10 {
 		t.Errorf("the journal shows appends by acks %v; want 10 records with acks=%d", got, journaled)
 	}
 	if hw := c.partition(t, "t", 0).HighWatermark; hw != 10 {
