@@ -3,9 +3,9 @@ package fake
 import (
 	"crypto/rand"
 	"fmt"
-	"github.com/seed73168108/kafkaemu/internal/wire"
 	"slices"
 
+	"github.com/seed73168108/kafkaemu/internal/wire"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/seed73168108/kafkaemu/assertions"
 	"io"
 	"math"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/proxy"
 	"github.com/twmb/franz-go/pkg/kfake"
