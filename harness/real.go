@@ -230,12 +230,7 @@ func (c *Cluster) waitPartition(ctx context.Context, topic string, partition int
 }
 
 func (c *Cluster) realPartition(ctx context.Context, topic string, partition int32) (fake.PartitionState, error) {
-	st, err := c.real.p.Partition(ctx, topic, partition)
-	if err != nil {
-		return fake.PartitionState{}, err
-	}
-	return fake.PartitionState{Topic: st.Topic, Partition: st.Partition, Leader: st.Leader, LeaderEpoch: st.LeaderEpoch,
-		Replicas: st.Replicas, ISR: st.ISR, HighWatermark: st.HighWatermark, LogEndOffset: st.HighWatermark, LogStartOffset: st.LogStartOffset}, nil
+	return proxySource{ctx, c.real.p}.Partition(topic, partition)
 }
 
 // realCommitted is group's committed offsets on the real cluster.
@@ -254,4 +249,44 @@ func (c *Cluster) realCommitted(ctx context.Context, group string) (map[string]m
 		}
 	})
 	return out, nil
+}
+
+// BrokerHistoryOfProxy is BrokerHistory for a fault proxy started
+// without harness (kafkaemu proxy's GET /check): the topics judged are
+// those the proxy's journal shows written or read; their logs are read
+// back from the upstream.
+func BrokerHistoryOfProxy(ctx context.Context, p *proxy.Proxy) (*assertions.History, error) {
+	return brokerHistoryOf(ctx, proxySource{ctx, p})
+}
+
+// proxySource is a proxy as a logSource.
+type proxySource struct {
+	ctx context.Context
+	p   *proxy.Proxy
+}
+
+func (s proxySource) Journal() []fake.Event { return s.p.Journal() }
+
+func (s proxySource) Topics() []string {
+	var ts []string
+	for _, e := range s.p.Journal() {
+		if (e.Kind == fake.EventAppend || e.Kind == fake.EventFetch || e.Kind == fake.EventOffsetCommit) && e.Topic != "" && !slices.Contains(ts, e.Topic) {
+			ts = append(ts, e.Topic)
+		}
+	}
+	slices.Sort(ts)
+	return ts
+}
+
+func (s proxySource) Partition(topic string, partition int32) (fake.PartitionState, error) {
+	st, err := s.p.Partition(s.ctx, topic, partition)
+	if err != nil {
+		return fake.PartitionState{}, err
+	}
+	return fake.PartitionState{Topic: st.Topic, Partition: st.Partition, Leader: st.Leader, LeaderEpoch: st.LeaderEpoch,
+		Replicas: st.Replicas, ISR: st.ISR, HighWatermark: st.HighWatermark, LogEndOffset: st.HighWatermark, LogStartOffset: st.LogStartOffset}, nil
+}
+
+func (s proxySource) PartitionLog(ctx context.Context, topic string, partition int32) ([]fake.LogRecord, error) {
+	return s.p.PartitionLog(ctx, topic, partition)
 }

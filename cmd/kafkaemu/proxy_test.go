@@ -109,6 +109,11 @@ func TestProxyFaultAPI(t *testing.T) {
 			t.Errorf("the journal has no %s event: %v", k, kinds)
 		}
 	}
+	// The record was produced and never consumed: the broker-side
+	// history (the proxy's journal, the upstream's log) says so.
+	if code, body := call(t, "GET", api+"/check?topic=orders"); code != 200 || !strings.Contains(body, `"unseen":1`) || !strings.Contains(body, `"value":"a"`) {
+		t.Errorf("check: %d %.300s", code, body)
+	}
 	if code, body := call(t, "GET", api+"/timeline"); code != 200 || !strings.Contains(body, "fault-hit") {
 		t.Errorf("timeline: %d %.200s", code, body)
 	}
