@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,10 +15,7 @@ import (
 // leaders, replicas and ISR. CI installs kcat and sets KAFKAEMU_REQUIRE_KCAT.
 func TestKcatListsReplicasAndISR(t *testing.T) {
 	if _, err := exec.LookPath("kcat"); err != nil {
-		if os.Getenv("KAFKAEMU_REQUIRE_KCAT") != "" {
-			t.Fatal("kcat is not installed (apt-get install kcat)")
-		}
-		t.Skip("kcat is not installed")
+		missingClient(t, "kcat", err)
 	}
 	c := harness.Start(t, fake.Seed(11), fake.Topic("orders", 3, 3), fake.ReplicaLagMax(10*time.Millisecond))
 	out, err := exec.CommandContext(t.Context(), "kcat", "-b", strings.Join(c.Addrs(), ","), "-L", "-t", "orders").CombinedOutput()

@@ -20,10 +20,7 @@ func node(t *testing.T) string {
 		_, err = os.Stat("node/node_modules/kafkajs")
 	}
 	if err != nil {
-		if os.Getenv("KAFKAEMU_REQUIRE_NODE") != "" {
-			t.Fatalf("node with kafkajs (cd conformance/node && npm ci): %v", err)
-		}
-		t.Skipf("node or kafkajs missing: %v", err)
+		missingClient(t, "kafkajs", err)
 	}
 	return bin
 }

@@ -179,7 +179,17 @@
 // JournalSince returns only the events after a sequence number, for
 // followers such as harness's WaitConsumed. WriteJournal exports it as
 // JSON lines; the fields that apply to an event's kind are written even
-// when zero.
+// when zero. JournalLimit keeps only the newest events in memory
+// (JournalDropped counts the others) and OnJournal hands every event to a
+// hook as it is recorded, for a run too long to keep it all (kafkaemu
+// serve -journal-max and -journal).
+//
+// # Authentication
+//
+// SASL makes the brokers require SASL/PLAIN or SCRAM, as Kafka 4.0 does
+// it (SaslHandshake v1 only); fake's own connections authenticate as a
+// user of their own. TLS is not emulated: kfake.TLS through KfakeOpts
+// does not pass fake's wire layer.
 //
 // PartitionLog reads a partition's log back inside the process (aborted
 // records marked): no client connection, so the journal shows no fetch

@@ -44,11 +44,11 @@ func (c *Cluster) routeFenced(cn *conn, h reqHeader, body []byte) (handled, aliv
 	var resp kmsg.Response
 	switch r := kreq.(type) {
 	case *kmsg.FetchRequest:
-		resp = c.fencedFetch(cn, r)
-		if resp == nil {
+		fr := c.fencedFetch(cn, r)
+		if fr == nil {
 			return true, false // the connection closed while the fetch waited
 		}
-		f := encodeResponse(h.Corr, resp)
+		f := encodeResponse(h.Corr, fr)
 		c.observeFetch(cn, h, body)(f)
 		s.Fill(f)
 		return true, true

@@ -80,7 +80,7 @@ func brokerMetadata(t *testing.T, ctx context.Context, cl *kgo.Client, broker in
 func TestIsolatedLeaderSplitBrainAcks1(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(11), fake.Topic("orders", 1, 3))
-		ctx := t.Context()
+		ctx := bubbleCtx(t)
 		p := c.Client(t, kgo.DefaultProduceTopic("orders"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
 		produce := func(prefix string, n int) []*kgo.Record {
 			t.Helper()
@@ -204,7 +204,7 @@ func TestIsolatedLeaderSplitBrainAcks1(t *testing.T) {
 func TestIsolatedLeaderAcksAllLosesNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(12), fake.Topic("orders", 1, 3, map[string]string{"min.insync.replicas": "2"}))
-		ctx := t.Context()
+		ctx := bubbleCtx(t)
 		p := c.Client(t, kgo.DefaultProduceTopic("orders"), kgo.ProduceRequestTimeout(time.Second))
 		var acked []time.Time
 		produce := func(prefix string, n int) {
@@ -269,7 +269,7 @@ func TestIsolatedLeaderAcksAllLosesNothing(t *testing.T) {
 func TestFencedBrokerServesOnlyBelowItsHighWatermark(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(13), fake.Topic("orders", 1, 3))
-		ctx := t.Context()
+		ctx := bubbleCtx(t)
 		p := c.Client(t, kgo.DefaultProduceTopic("orders"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
 		for i := range 10 {
 			if err := p.ProduceSync(ctx, kgo.StringRecord(fmt.Sprint("before-", i))).FirstErr(); err != nil {
@@ -281,11 +281,17 @@ func TestFencedBrokerServesOnlyBelowItsHighWatermark(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.WaitPartition(ctx, "orders", 0, func(s fake.PartitionState) bool { return s.Leader != old }); err != nil {
+		fenced, err := c.WaitPartition(ctx, "orders", 0, func(s fake.PartitionState) bool { return s.Leader != old && s.LeaderEpoch > 1 })
+		if err != nil {
 			t.Fatal(err)
 		}
 		if r := rawProduce(t, ctx, p, old, "orders", 1, "stale-0", "stale-1", "stale-2"); r.ErrorCode != 0 || r.BaseOffset != 10 {
 			t.Fatalf("acks=1 to the fenced broker: %v at %d, want acknowledged at 10", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+		}
+		// The new leader's log grows past the fenced broker's high
+		// watermark; the fenced broker does not have those records.
+		if r := rawProduce(t, ctx, p, fenced.Leader, "orders", 1, "new-0", "new-1"); r.ErrorCode != 0 || r.BaseOffset != 10 {
+			t.Fatalf("acks=1 to the new leader: %v at %d, want acknowledged at 10", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
 		}
 		fencedAt := events(c, fake.EventBrokerFenced)[0].Seq
 		var addr string
@@ -324,8 +330,8 @@ func TestFencedBrokerServesOnlyBelowItsHighWatermark(t *testing.T) {
 			t.Fatal(err)
 		}
 		for v := range seen {
-			if strings.HasPrefix(v, "stale-") {
-				t.Errorf("a consumer saw %s, which the fenced broker truncated", v)
+			if strings.HasPrefix(v, "stale-") || strings.HasPrefix(v, "new-") {
+				t.Errorf("a consumer of the fenced broker saw %s, past its high watermark", v)
 			}
 		}
 		if len(seen) != 10 {
@@ -344,7 +350,7 @@ func TestFencedBrokerServesOnlyBelowItsHighWatermark(t *testing.T) {
 func TestFencedCoordinatorRefusesCommits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(14), fake.Topic("orders", 1, 3))
-		ctx := t.Context()
+		ctx := bubbleCtx(t)
 		p := c.Client(t, kgo.DefaultProduceTopic("orders"))
 		for i := range 10 {
 			p.Produce(ctx, kgo.StringRecord(fmt.Sprint(i)), nil)
@@ -484,7 +490,7 @@ func TestIsolateBadInput(t *testing.T) {
 func TestIsolationHealedBeforeFenceLosesNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(15), fake.Topic("orders", 1, 3, map[string]string{"min.insync.replicas": "2"}))
-		ctx := t.Context()
+		ctx := bubbleCtx(t)
 		p := c.Client(t, kgo.DefaultProduceTopic("orders"), kgo.ProduceRequestTimeout(30*time.Second))
 		old := partition(t, c, "orders", 0).Leader
 		h, err := c.AddFault(fake.Isolate(old))
@@ -522,7 +528,7 @@ func TestIsolationHealedBeforeFenceLosesNothing(t *testing.T) {
 func TestFencedSoleReplicaReturnsWithItsWrites(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(16), fake.Topic("solo", 1, 1), fake.BrokerSessionTimeout(2*time.Second))
-		ctx := t.Context()
+		ctx := bubbleCtx(t)
 		p := c.Client(t, kgo.DefaultProduceTopic("solo"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
 		if err := p.ProduceSync(ctx, kgo.StringRecord("a")).FirstErr(); err != nil {
 			t.Fatal(err)
@@ -563,7 +569,7 @@ func TestFencedSoleReplicaReturnsWithItsWrites(t *testing.T) {
 func TestIsolateTargetsCutClientsOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(17), fake.Topic("orders", 1, 3))
-		ctx := t.Context()
+		ctx := bubbleCtx(t)
 		old := partition(t, c, "orders", 0).Leader
 		h, err := c.AddFault(fake.Isolate(old), fake.OnClient("cut"))
 		if err != nil {
@@ -602,7 +608,7 @@ func TestIsolateTargetsCutClientsOff(t *testing.T) {
 func TestPauseReplicationOutlivesFailover(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(18), fake.Topic("orders", 1, 3, map[string]string{"min.insync.replicas": "2"}))
-		ctx := t.Context()
+		ctx := bubbleCtx(t)
 		p := c.Client(t, kgo.DefaultProduceTopic("orders"))
 		if err := p.ProduceSync(ctx, kgo.StringRecord("before")).FirstErr(); err != nil {
 			t.Fatal(err)
@@ -646,4 +652,13 @@ func TestPauseReplicationOutlivesFailover(t *testing.T) {
 			t.Errorf("log %v, want [before after]", got)
 		}
 	})
+}
+
+// bubbleCtx ends with the test or after two minutes of the bubble's
+// clock: a wait whose condition never comes fails in milliseconds instead
+// of running into go test's timeout.
+func bubbleCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -63,6 +63,8 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		c.noteCoordinatorKeys(h, body)
 	case kmsg.OffsetForLeaderEpoch:
 		return c.forwardThen(cn, h, frame, c.rewriteEpochEnds(h, body))
+	case kmsg.SASLHandshake:
+		return c.forwardThen(cn, h, frame, listMechanisms(h))
 	case kmsg.AlterConfigs, kmsg.IncrementalAlterConfigs:
 		return c.forwardThen(cn, h, frame, func(f []byte) []byte {
 			c.refreshConfigs()

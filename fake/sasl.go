@@ -79,3 +79,19 @@ func (c *Cluster) newInternalConn(ln *wire.Listener) (*conn, error) {
 	}
 	return cn, nil
 }
+
+// listMechanisms fills the mechanisms of a successful SaslHandshake
+// answer, which Kafka always lists (the listener's
+// sasl.enabled.mechanisms) and kfake leaves empty: kafkajs refused to go
+// on ("SASL PLAIN mechanism is not supported by the server").
+func listMechanisms(h reqHeader) func([]byte) []byte {
+	return func(f []byte) []byte {
+		resp := kmsg.NewPtrSASLHandshakeResponse()
+		resp.Version = h.Version
+		if decodeResponse(f, resp) != nil || resp.ErrorCode != 0 || len(resp.SupportedMechanisms) > 0 {
+			return f
+		}
+		resp.SupportedMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} // kfake's sasl.enabled.mechanisms
+		return encodeResponse(h.Corr, resp)
+	}
+}

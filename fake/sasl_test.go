@@ -1,6 +1,7 @@
 package fake_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,16 @@ func TestSASL(t *testing.T) {
 	}
 	if _, err := c.JoinPhantom("g", 1); err != nil {
 		t.Fatalf("a phantom member through fake's authenticated connection: %v", err)
+	}
+	// A successful handshake lists the enabled mechanisms, as Kafka's does
+	// (kafkajs checks its mechanism is among them).
+	raw := client()
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, "PLAIN"
+	if resp, err := raw.Request(ctx, hs); err != nil {
+		t.Fatal(err)
+	} else if r := resp.(*kmsg.SASLHandshakeResponse); r.ErrorCode != 0 || !slices.Equal(r.SupportedMechanisms, []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}) {
+		t.Errorf("SaslHandshake answered error %d, mechanisms %v; want the enabled mechanisms", r.ErrorCode, r.SupportedMechanisms)
 	}
 	// Refused: no credentials, a wrong password.
 	for name, cl := range map[string]*kgo.Client{

@@ -11,25 +11,38 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// quickstartBlock is the ```go block under README.md's "## Quickstart".
-func quickstartBlock(t *testing.T, readme string) string {
+// readmeGoBlock is the first ```go block under README.md's "## heading".
+func readmeGoBlock(t *testing.T, heading string) string {
 	t.Helper()
-	_, after, ok := strings.Cut(readme, "\n## Quickstart\n")
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "\n## "+heading+"\n")
 	if !ok {
-		t.Fatal(`README.md has no "## Quickstart" section`)
+		t.Fatalf(`README.md has no "## %s" section`, heading)
 	}
 	if next := strings.Index(after, "\n## "); next >= 0 {
 		after = after[:next]
 	}
 	_, code, ok := strings.Cut(after, "```go\n")
 	if !ok {
-		t.Fatal("README.md's Quickstart has no ```go block")
+		t.Fatalf("README.md's %s has no ```go block", heading)
 	}
 	code, _, ok = strings.Cut(code, "\n```")
 	if !ok {
-		t.Fatal("README.md's Quickstart ```go block is not closed")
+		t.Fatalf("README.md's %s ```go block is not closed", heading)
 	}
 	return code
+}
+
+// readmeInStep fails t unless README.md's example under heading is the
+// function name of file, verbatim but for indentation.
+func readmeInStep(t *testing.T, heading, file, name string) {
+	t.Helper()
+	if diff := cmp.Diff(normalized(funcSource(t, file, name)), normalized(readmeGoBlock(t, heading))); diff != "" {
+		t.Errorf("README.md's %s example and %s in harness/%s differ (-test +README):\n%s", heading, name, file, diff)
+	}
 }
 
 // funcSource is the source of the function name in file, from "func" to
@@ -68,11 +81,7 @@ func normalized(code string) []string {
 // README shows compiles and passes.
 func TestReadmeQuickstartIsReadmeTest(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	block := quickstartBlock(t, string(readme))
+	block := readmeGoBlock(t, "Quickstart")
 	// The block is one function; find its name to compare with the same
 	// function in readme_test.go.
 	f, err := parser.ParseFile(token.NewFileSet(), "README.md", "package p\n"+block, 0)

@@ -1,13 +1,10 @@
 package harness_test
 
 import (
-	"os"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -37,20 +34,5 @@ func TestSessionExpiry(t *testing.T) {
 
 func TestVirtualTimeReadmeInStep(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(readme), "\n## Virtual time\n")
-	if !ok {
-		t.Fatal(`README.md has no "## Virtual time" section`)
-	}
-	if next := strings.Index(after, "\n## "); next >= 0 {
-		after = after[:next]
-	}
-	_, code, _ := strings.Cut(after, "```go\n")
-	code, _, _ = strings.Cut(code, "\n```")
-	if diff := cmp.Diff(normalized(funcSource(t, "virtual_readme_test.go", "TestSessionExpiry")), normalized(code)); diff != "" {
-		t.Errorf("README.md's Virtual time example and TestSessionExpiry differ (-test +README):\n%s", diff)
-	}
+	readmeInStep(t, "Virtual time", "virtual_readme_test.go", "TestSessionExpiry")
 }

@@ -1,7 +1,10 @@
 package journal
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -250,23 +253,82 @@ func Timeline(events []Event) string {
 	return b.String()
 }
 
-// Read reads events written as JSON lines (Log.WriteJSON, or kafkaemu
-// serve's and kafkaemu proxy's GET /journal). A line that is not an event
-// is an error naming the line.
-func Read(r io.Reader) ([]Event, error) {
-	var evs []Event
-	dec := json.NewDecoder(r)
-	for line := 1; ; line++ {
-		var e Event
-		err := dec.Decode(&e)
-		if err == io.EOF {
-			return evs, nil
-		}
-		if err != nil {
-			return evs, fmt.Errorf("journal event %d: %w", line, err)
-		}
-		evs = append(evs, e)
+// ReadError is Read's error: the journal had lines that are not events.
+type ReadError struct {
+	Line int   // the first bad line, from 1
+	Err  error // what was wrong with it
+	Bad  int   // how many lines were bad
+}
+
+func (e *ReadError) Error() string {
+	s := fmt.Sprintf("line %d is not a journal event: %v", e.Line, e.Err)
+	if e.Bad > 1 {
+		s += fmt.Sprintf(" (%d bad lines in all)", e.Bad)
 	}
+	return s
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// Read reads a journal of JSON lines (Log.WriteJSON, fake's
+// Cluster.WriteJournal, kafkaemu serve's and kafkaemu proxy's GET /journal). It keeps every event it could read: a line that
+// is not an event is skipped, and the error, a *ReadError, names the
+// first such line and counts them. Blank lines are ignored. An error of r
+// itself is returned as it is, with the events read before it.
+func Read(r io.Reader) ([]Event, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var (
+		evs  []Event
+		rerr *ReadError
+	)
+	for line := 1; ; line++ {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) { // a long line: gather it
+			long := append([]byte(nil), b...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				b, err = br.ReadSlice('\n')
+				long = append(long, b...)
+			}
+			b = long
+		}
+		if err != nil && err != io.EOF {
+			return evs, err
+		}
+		if t := bytes.TrimSpace(b); len(t) > 0 {
+			var e Event
+			if uerr := unmarshalEvent(t, &e); uerr != nil {
+				if rerr == nil {
+					rerr = &ReadError{Line: line, Err: uerr}
+				}
+				rerr.Bad++
+			} else {
+				evs = append(evs, e)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+	}
+	if rerr != nil {
+		return evs, rerr
+	}
+	return evs, nil
+}
+
+// unmarshalEvent decodes one line, which must be a JSON object with a
+// kind: a line of some other JSON (a number, an array, an object of
+// another program) is not an event.
+func unmarshalEvent(b []byte, e *Event) error {
+	if b[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	if err := json.Unmarshal(b, e); err != nil {
+		return err
+	}
+	if e.Kind == "" {
+		return errors.New(`no "kind"`)
+	}
+	return nil
 }
 
 // Log is an append-only, concurrency-safe event log; its zero value is

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/internal/journaltest"
+	"github.com/seed73168108/kafkaemu/journal"
 	"github.com/seed73168108/kafkaemu/timeline"
 )
 
@@ -43,8 +44,8 @@ func TestReadKeepsWhatItCould(t *testing.T) {
 		in.WriteString(l)
 	}
 	in.WriteString(lines[39][:len(lines[39])/2]) // cut off
-	got, err := timeline.Read(strings.NewReader(in.String()))
-	var re *timeline.ReadError
+	got, err := journal.Read(strings.NewReader(in.String()))
+	var re *journal.ReadError
 	if !errors.As(err, &re) || re.Line != 6 || re.Bad != 3 {
 		t.Fatalf("error %v; want a *ReadError naming line 6 with 3 bad lines", err)
 	}
@@ -66,7 +67,7 @@ func TestReadKeepsWhatItCould(t *testing.T) {
 // Reading stops at an error of the reader, keeping the events before it.
 func TestReadReaderError(t *testing.T) {
 	r := iotest.TimeoutReader(strings.NewReader(jsonl(t, journaltest.Synthetic(3000, 2))))
-	got, err := timeline.Read(r)
+	got, err := journal.Read(r)
 	if !errors.Is(err, iotest.ErrTimeout) || len(got) == 0 {
 		t.Errorf("read %d events, %v; want some and the reader's error", len(got), err)
 	}
@@ -76,7 +77,7 @@ func TestReadReaderError(t *testing.T) {
 // so; a journal with nothing but foreign lines says so and names the line.
 func TestEmptyJournal(t *testing.T) {
 	for _, in := range []string{"", "\n\n  \n"} {
-		evs, err := timeline.Read(strings.NewReader(in))
+		evs, err := journal.Read(strings.NewReader(in))
 		if err != nil || len(evs) != 0 {
 			t.Fatalf("Read(%q) = %d events, %v", in, len(evs), err)
 		}
@@ -88,7 +89,7 @@ func TestEmptyJournal(t *testing.T) {
 			t.Errorf("page of an empty journal:\n%s", b.String())
 		}
 	}
-	evs, err := timeline.Read(strings.NewReader("hello\nworld\n"))
+	evs, err := journal.Read(strings.NewReader("hello\nworld\n"))
 	var b bytes.Buffer
 	if werr := (timeline.Page{Events: evs, Err: err}).WriteHTML(&b); werr != nil {
 		t.Fatal(werr)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/journal"
 )
 
 // Geometry, in CSS pixels.
@@ -124,13 +124,13 @@ type tpKey struct {
 
 // model is what the page draws, learned in one pass over the events.
 type model struct {
-	evs   []fake.Event
+	evs   []journal.Event
 	ts    []int64 // each event's time, ns since t0
 	tsMax []int64 // the latest time up to each event (times may go back in a foreign journal)
 	span  int64
 	t0    time.Time
-	// An event's x gives half the width to its time and half to its
-	// place in the journal: a burst at one instant (the virtual clock
+	// An event's x gives up to half the width to its time and the rest to
+	// its place in the journal: a burst at one instant (the virtual clock
 	// stands still while the cluster works) still spreads out.
 	perNS, perEvent float64
 	colW            int64 // px per aggregated column
@@ -141,12 +141,12 @@ type model struct {
 	faults          []*faultSpan
 	// summary
 	appended, dropped, served int64
-	count                     map[fake.EventKind]int
+	count                     map[journal.EventKind]int
 }
 
-func newModel(evs []fake.Event) *model {
+func newModel(evs []journal.Event) *model {
 	m := &model{evs: evs, ts: make([]int64, len(evs)), brok: map[int32]*brokerLane{}, parts: map[tpKey]*partLane{},
-		groups: map[string]*groupLane{}, txns: map[int64]*txnRow{}, count: map[fake.EventKind]int{}}
+		groups: map[string]*groupLane{}, txns: map[int64]*txnRow{}, count: map[journal.EventKind]int{}}
 	var lo, hi time.Time
 	for i := range evs {
 		t := evs[i].Time
@@ -172,10 +172,20 @@ func newModel(evs []fake.Event) *model {
 		top = max(top, prev)
 		m.tsMax[i] = top
 	}
-	byTime, byEvent := 0.5, 0.5
-	if m.span == 0 {
-		byTime, byEvent = 0, 1
+	// Time counts as far as the events have times of their own: a run on
+	// a virtual clock happens at a few instants, and is drawn in journal
+	// order.
+	distinct := 0
+	for i := range m.ts {
+		if i == 0 || m.ts[i] != m.ts[i-1] {
+			distinct++
+		}
 	}
+	byTime := 0.5 * min(1, float64(distinct)/(float64(len(evs))/4+1))
+	if m.span == 0 {
+		byTime = 0
+	}
+	byEvent := 1 - byTime
 	if m.span > 0 {
 		m.perNS = byTime * plotW / float64(m.span)
 	}
@@ -185,7 +195,8 @@ func newModel(evs []fake.Event) *model {
 	return m
 }
 
-// x is the pixel column of event i (or of a segment's end at i).
+// x is the pixel column of event i (or of a segment's end at i): see
+// perNS and perEvent.
 func (m *model) x(i int64) int64 {
 	if i < 0 || int(i) >= len(m.ts) {
 		i = int64(len(m.ts) - 1)
@@ -298,8 +309,8 @@ func (m *model) learn() {
 		var pl *partLane
 		if e.Topic != "" {
 			switch e.Kind {
-			case fake.EventAppend, fake.EventHighWatermark, fake.EventTruncate, fake.EventLeaderChange, fake.EventISRChange,
-				fake.EventProduceRejected, fake.EventReplication:
+			case journal.EventAppend, journal.EventHighWatermark, journal.EventTruncate, journal.EventLeaderChange, journal.EventISRChange,
+				journal.EventProduceRejected, journal.EventReplication:
 				if lastPart != nil && lastPart.topic == e.Topic && lastPart.part == e.Partition {
 					pl = lastPart
 				} else {
@@ -309,15 +320,21 @@ func (m *model) learn() {
 			}
 		}
 		switch e.Kind {
-		case fake.EventBrokerUp:
+		case journal.EventAppend, journal.EventHighWatermark, journal.EventTruncate, journal.EventLeaderChange, journal.EventISRChange:
+			if pl == nil {
+				continue // no partition to draw it on (a foreign journal)
+			}
+		}
+		switch e.Kind {
+		case journal.EventBrokerUp:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.down = 0 })
-		case fake.EventBrokerDown:
+		case journal.EventBrokerDown:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.down = 1 })
-		case fake.EventBrokerFenced:
+		case journal.EventBrokerFenced:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.fenced = 1 })
-		case fake.EventUnfence:
+		case journal.EventUnfence:
 			m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.fenced = 0 })
-		case fake.EventAppend:
+		case journal.EventAppend:
 			if e.Detail != "" && e.Detail != "un-replicated" {
 				break // a note about an append, not one
 			}
@@ -343,22 +360,22 @@ func (m *model) learn() {
 					r.open, r.from, r.begin = true, t, i
 				}
 			}
-		case fake.EventHighWatermark:
+		case journal.EventHighWatermark:
 			pl.hw = append(pl.hw, point{t, e.Offset})
 			pl.maxOff = max(pl.maxOff, e.Offset)
 			if e.Offset > pl.curLEO {
 				pl.curLEO = e.Offset
 				pl.leo = append(pl.leo, point{t, e.Offset})
 			}
-		case fake.EventTruncate:
+		case journal.EventTruncate:
 			m.dropped += e.LastOffset - e.Offset + 1
 			pl.truncs = append(pl.truncs, tick{t: t, i: i, lo: e.Offset, hi: e.LastOffset})
 			pl.curLEO = e.Offset
 			pl.leo = append(pl.leo, point{t, e.Offset})
 			pl.maxOff = max(pl.maxOff, e.LastOffset+1)
-		case fake.EventFetch:
+		case journal.EventFetch:
 			m.served += e.LastOffset - e.Offset + 1
-		case fake.EventLeaderChange:
+		case journal.EventLeaderChange:
 			cls, label := "off", "offline"
 			if e.Leader >= 0 {
 				cls = "b" + strconv.Itoa(int(e.Leader)%8)
@@ -370,9 +387,9 @@ func (m *model) learn() {
 			if e.ISR != nil {
 				pl.setISR(t, i, len(e.ISR))
 			}
-		case fake.EventISRChange:
+		case journal.EventISRChange:
 			pl.setISR(t, i, len(e.ISR))
-		case fake.EventReplication:
+		case journal.EventReplication:
 			paused := strings.HasSuffix(e.Detail, "paused")
 			switch {
 			case pl != nil && paused:
@@ -382,34 +399,34 @@ func (m *model) learn() {
 			default: // a follower
 				m.setBroker(e.Broker, t, i, func(b *brokerLane) { b.paused = map[bool]int{true: 1}[paused] })
 			}
-		case fake.EventProduceRejected:
+		case journal.EventProduceRejected:
 			if pl != nil {
 				pl.rejects = append(pl.rejects, tick{t: t, i: i})
 			} else if e.ProducerID != 0 {
 				r := m.txn(e.ProducerID, e.Client)
 				r.notes = append(r.notes, tick{t: t, i: i, cls: 1})
 			}
-		case fake.EventOffsetCommit:
+		case journal.EventOffsetCommit:
 			if e.Group != "" {
 				g := m.group(e.Group)
 				g.commits = append(g.commits, tick{t: t, i: i, lo: e.Offset, hi: e.Offset})
 			}
-		case fake.EventGroup:
+		case journal.EventGroup:
 			m.groupEvent(e, t, i)
-		case fake.EventCoordinatorMoved:
+		case journal.EventCoordinatorMoved:
 			if e.Group != "" {
 				g := m.group(e.Group)
 				g.members = append(g.members, tick{t: t, i: i, cls: gCoord})
 			}
-		case fake.EventProducerInit:
+		case journal.EventProducerInit:
 			r := m.txn(e.ProducerID, e.Client)
 			r.notes = append(r.notes, tick{t: t, i: i})
-		case fake.EventTxnBegin:
+		case journal.EventTxnBegin:
 			r := m.txn(e.ProducerID, e.Client)
 			if !r.open {
 				r.open, r.from, r.begin = true, t, i
 			}
-		case fake.EventTxnEnd:
+		case journal.EventTxnEnd:
 			r := m.txn(e.ProducerID, e.Client)
 			c := uint8(2)
 			if e.Committed {
@@ -421,7 +438,7 @@ func (m *model) learn() {
 			}
 			r.spans = append(r.spans, tick{t: from, i: begin, cls: c, lo: int64(i), hi: t})
 			r.open = false
-		case fake.EventFaultAdded:
+		case journal.EventFaultAdded:
 			f := &faultSpan{from: t, i: i, detail: e.Detail, open: true, brokers: faultBrokers(e.Detail)}
 			f.isolates = strings.HasPrefix(e.Detail, "network-partition") || strings.HasPrefix(e.Detail, "isolate")
 			m.faults = append(m.faults, f)
@@ -430,7 +447,7 @@ func (m *model) learn() {
 					m.setBroker(b, t, i, func(b *brokerLane) { b.isolated++ })
 				}
 			}
-		case fake.EventFaultRemoved:
+		case journal.EventFaultRemoved:
 			for _, f := range m.faults {
 				if f.open && (e.Detail == f.detail || strings.HasPrefix(e.Detail, f.detail+" ")) {
 					f.open, f.to = false, t
@@ -442,7 +459,7 @@ func (m *model) learn() {
 					break
 				}
 			}
-		case fake.EventFaultHit:
+		case journal.EventFaultHit:
 			kind, _, _ := strings.Cut(e.Detail, " ")
 			for j := len(m.faults) - 1; j >= 0; j-- {
 				if f := m.faults[j]; f.open && strings.HasPrefix(f.detail, kind) {
@@ -484,7 +501,7 @@ func (p *partLane) setISR(t int64, i int32, n int) {
 	p.isr.start(t, "isr"+strconv.Itoa(min(n, 4)), strconv.Itoa(n), i)
 }
 
-func (m *model) groupEvent(e *fake.Event, t int64, i int32) {
+func (m *model) groupEvent(e *journal.Event, t int64, i int32) {
 	if e.Group == "" {
 		return
 	}
@@ -626,8 +643,8 @@ func (m *model) summary(o *out) {
 	o.esc(fmt.Sprintf("%d events over %v: %d records appended, %d dropped by failovers, %d served by fetch; "+
 		"%d leader changes, %d ISR changes, %d brokers down, %d coordinator moves; faults %d added, %d hits, %d removed",
 		len(m.evs), time.Duration(m.span).Round(time.Microsecond), m.appended, m.dropped, m.served,
-		m.count[fake.EventLeaderChange], m.count[fake.EventISRChange], m.count[fake.EventBrokerDown], m.count[fake.EventCoordinatorMoved],
-		m.count[fake.EventFaultAdded], m.count[fake.EventFaultHit], m.count[fake.EventFaultRemoved]))
+		m.count[journal.EventLeaderChange], m.count[journal.EventISRChange], m.count[journal.EventBrokerDown], m.count[journal.EventCoordinatorMoved],
+		m.count[journal.EventFaultAdded], m.count[journal.EventFaultHit], m.count[journal.EventFaultRemoved]))
 	o.s("</p>\n")
 }
 
@@ -636,7 +653,8 @@ func (m *model) axis(o *out, height int64) {
 	o.s(`<g class="axis">`)
 	step := niceStep(m.span / 10)
 	last := int64(-1000)
-	for t := int64(0); t <= m.span && step > 0; t += step {
+	for k := int64(0); step > 0 && k <= m.span/step; k++ {
+		t := k * step // at most span: no overflow
 		x := m.xAt(t)
 		if x-last < 60 {
 			continue
@@ -971,7 +989,8 @@ func (m *model) drawTxns(o *out, y, h int64) {
 	}
 }
 
-// drawMarks draws the anomalies of one partition lane.
+// drawMarks draws the anomalies of one partition lane, each just after
+// its cause (so that the cause stays in view), at its offset.
 func (m *model) drawMarks(o *out, p *partLane, marks []Mark, yOf func(int64) int64) {
 	for _, mk := range marks {
 		t, ok := m.seqIndex(mk.Seq)
@@ -985,9 +1004,13 @@ func (m *model) drawMarks(o *out, p *partLane, marks []Mark, yOf func(int64) int
 			}
 		}
 		o.s(`<circle class="mk"`)
-		o.num("cx", m.x(t))
+		o.num("cx", m.x(t)+7)
 		o.num("cy", (yOf(mk.Offset)+yOf(mk.Offset+1))/2)
-		o.s(` r="5"`)
+		if len(marks) > 10 {
+			o.s(` r="3"`)
+		} else {
+			o.s(` r="5"`)
+		}
 		o.attr("data-anomaly", mk.Anomaly)
 		o.attr("data-topic", mk.Topic)
 		o.num("data-partition", int64(mk.Partition))
@@ -1058,7 +1081,7 @@ h1{font-size:18px;margin:0 0 6px}h2{font-size:15px}
 .hw{fill:none;stroke:#2b6cb0;stroke-width:1.5}.leo{fill:none;stroke:#888;stroke-dasharray:3 2}
 .aA{fill:#2b4c7e}.aT{fill:#8e44ad}.a1{fill:#e67e22}.a0{fill:#c0392b}.ag{opacity:.75}
 .tr{fill:#e00}.rj{fill:#e00;opacity:.6}
-.mk{fill:#fff200;stroke:#d00;stroke-width:2.5}
+.mk{fill:#fff200;stroke:#d00;stroke-width:1.5}
 .gen0{fill:#e8eef7}.gen1{fill:#d3deef}.gJ{fill:#2e8b57}.gL{fill:#888}.gX{fill:#d00}.gE{fill:#e74c3c}.gR{fill:#f39c12}.gP{fill:#8e44ad}.gC{fill:#16a085}.gO{fill:#bbb}.cm{fill:#2b6cb0}
 .fb{fill:#f7c98b}.fh{fill:#a0522d}
 .tO{fill:#ccc}.tC{fill:#59a14f}.tA{fill:#e15759}.tI{fill:#333}.tF{fill:#d00}

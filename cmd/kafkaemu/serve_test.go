@@ -28,6 +28,10 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	if os.Getenv("KAFKAEMU_TEST_RAW_KFAKE") == "1" {
+		rawKfake() // BenchmarkServeMemory's baseline
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }
 

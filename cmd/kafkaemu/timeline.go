@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/journal"
 	"github.com/seed73168108/kafkaemu/timeline"
 )
 
@@ -38,22 +38,22 @@ func timelineCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		defer f.Close()
 		in, name = f, p
 	}
-	evs, readErr := timeline.Read(in)
+	evs, readErr := journal.Read(in)
 	if readErr != nil && *html == "" {
 		return fmt.Errorf("%s: %w", name, readErr)
 	}
-	var want []fake.EventKind
+	var want []journal.EventKind
 	for k := range strings.SplitSeq(*kinds, ",") {
 		if k = strings.TrimSpace(k); k != "" {
-			want = append(want, fake.EventKind(k))
+			want = append(want, journal.EventKind(k))
 		}
 	}
-	evs = slices.DeleteFunc(evs, func(e fake.Event) bool {
+	evs = slices.DeleteFunc(evs, func(e journal.Event) bool {
 		return (len(want) > 0 && !slices.Contains(want, e.Kind)) ||
 			(*topic != "" && e.Topic != *topic) || (*group != "" && e.Group != *group)
 	})
 	if *html == "" {
-		_, err := io.WriteString(stdout, fake.Timeline(evs))
+		_, err := io.WriteString(stdout, journal.Timeline(evs))
 		return err
 	}
 	if readErr != nil { // the page draws what was read and names the bad line

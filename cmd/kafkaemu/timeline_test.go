@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/seed73168108/kafkaemu/fake"
-	"github.com/seed73168108/kafkaemu/timeline"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -112,7 +111,7 @@ func TestTimelineHTML(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
 		t.Fatalf("GET /timeline.html: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	evs, err := timeline.Read(strings.NewReader(journal))
+	evs, err := fake.ReadJournal(strings.NewReader(journal))
 	if err != nil {
 		t.Fatal(err)
 	}

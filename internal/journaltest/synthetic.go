@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/journal"
 )
 
 // Synthetic is a journal of n events shaped like a long chaos run's:
@@ -19,11 +19,11 @@ import (
 // failed with its un-replicated tail dropped, a broker killed and
 // restarted, responses dropped. Events are 10 µs apart. The same n and
 // seed give the same journal.
-func Synthetic(n int, seed uint64) []fake.Event {
+func Synthetic(n int, seed uint64) []journal.Event {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	evs := make([]fake.Event, 0, n)
-	add := func(e fake.Event) {
+	evs := make([]journal.Event, 0, n)
+	add := func(e journal.Event) {
 		if len(evs) < n {
 			e.Seq = int64(len(evs) + 1)
 			e.Time = t0.Add(time.Duration(len(evs)) * 10 * time.Microsecond)
@@ -39,15 +39,15 @@ func Synthetic(n int, seed uint64) []fake.Event {
 	}
 	var parts []*part
 	for b := int32(0); b < 3; b++ {
-		add(fake.Event{Kind: fake.EventBrokerUp, Broker: b, Detail: fmt.Sprintf("127.0.0.1:%d", 9092+b)})
+		add(journal.Event{Kind: journal.EventBrokerUp, Broker: b, Detail: fmt.Sprintf("127.0.0.1:%d", 9092+b)})
 	}
 	for _, topic := range []string{"orders", "payments"} {
 		for p := int32(0); p < 3; p++ {
 			pt := &part{topic: topic, p: p, leader: p % 3}
 			parts = append(parts, pt)
-			add(fake.Event{Kind: fake.EventLeaderChange, Topic: topic, Partition: p, Leader: pt.leader, ISR: []int32{0, 1, 2}, Detail: "replicas [0 1 2]"})
+			add(journal.Event{Kind: journal.EventLeaderChange, Topic: topic, Partition: p, Leader: pt.leader, ISR: []int32{0, 1, 2}, Detail: "replicas [0 1 2]"})
 		}
-		add(fake.Event{Kind: fake.EventTopicCreated, Topic: topic, Detail: "3 partitions"})
+		add(journal.Event{Kind: journal.EventTopicCreated, Topic: topic, Detail: "3 partitions"})
 	}
 	gen := int32(1)
 	pid := int64(1000)
@@ -57,58 +57,58 @@ func Synthetic(n int, seed uint64) []fake.Event {
 		case r < 40: // a batch
 			k := int64(1 + rng.IntN(20))
 			acks := []int16{-1, 1, -1}[rng.IntN(3)]
-			e := fake.Event{Kind: fake.EventAppend, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo, LastOffset: pt.leo + k - 1, Acks: acks, ProducerID: -1, Client: "producer"}
+			e := journal.Event{Kind: journal.EventAppend, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo, LastOffset: pt.leo + k - 1, Acks: acks, ProducerID: -1, Client: "producer"}
 			if pt.paused {
 				e.Detail = "un-replicated"
 			}
 			add(e)
 			pt.leo += k
 			if !pt.paused {
-				add(fake.Event{Kind: fake.EventHighWatermark, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo})
+				add(journal.Event{Kind: journal.EventHighWatermark, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo})
 			}
 		case r < 75:
 			from := max(pt.leo-int64(rng.IntN(50)), 0)
-			add(fake.Event{Kind: fake.EventFetch, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: from, LastOffset: pt.leo - 1, Client: "consumer-1", Conn: "127.0.0.1:50000"})
+			add(journal.Event{Kind: journal.EventFetch, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: from, LastOffset: pt.leo - 1, Client: "consumer-1", Conn: "127.0.0.1:50000"})
 		case r < 90:
-			add(fake.Event{Kind: fake.EventOffsetCommit, Broker: 0, Group: "billing", Topic: pt.topic, Partition: pt.p, Offset: pt.leo, Client: "consumer-1"})
+			add(journal.Event{Kind: journal.EventOffsetCommit, Broker: 0, Group: "billing", Topic: pt.topic, Partition: pt.p, Offset: pt.leo, Client: "consumer-1"})
 		case r < 96: // a transaction
 			pid++
 			k := int64(1 + rng.IntN(5))
-			add(fake.Event{Kind: fake.EventTxnBegin, Broker: pt.leader, ProducerID: pid, Client: "pipeline"})
-			add(fake.Event{Kind: fake.EventAppend, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo, LastOffset: pt.leo + k - 1, Acks: -1, ProducerID: pid, Transactional: true, Client: "pipeline"})
+			add(journal.Event{Kind: journal.EventTxnBegin, Broker: pt.leader, ProducerID: pid, Client: "pipeline"})
+			add(journal.Event{Kind: journal.EventAppend, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo, LastOffset: pt.leo + k - 1, Acks: -1, ProducerID: pid, Transactional: true, Client: "pipeline"})
 			pt.leo += k
-			add(fake.Event{Kind: fake.EventHighWatermark, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo})
-			add(fake.Event{Kind: fake.EventTxnEnd, Broker: 1, ProducerID: pid, Committed: rng.IntN(5) > 0, Client: "pipeline", Detail: "transactional.id=pipeline"})
+			add(journal.Event{Kind: journal.EventHighWatermark, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo})
+			add(journal.Event{Kind: journal.EventTxnEnd, Broker: 1, ProducerID: pid, Committed: rng.IntN(5) > 0, Client: "pipeline", Detail: "transactional.id=pipeline"})
 		default:
-			add(fake.Event{Kind: fake.EventGroup, Broker: 0, Group: "billing", Client: "consumer-1", Epoch: gen, Detail: fmt.Sprintf("join: member m-1 generation %d leader m-1 protocol cooperative-sticky", gen)})
+			add(journal.Event{Kind: journal.EventGroup, Broker: 0, Group: "billing", Client: "consumer-1", Epoch: gen, Detail: fmt.Sprintf("join: member m-1 generation %d leader m-1 protocol cooperative-sticky", gen)})
 		}
 		if step%(max(n/8, 50)) == n/16 { // a fault
 			switch (step / max(n/8, 50)) % 4 {
 			case 0, 2:
-				add(fake.Event{Kind: fake.EventReplication, Topic: pt.topic, Partition: pt.p, Detail: "paused"})
+				add(journal.Event{Kind: journal.EventReplication, Topic: pt.topic, Partition: pt.p, Detail: "paused"})
 				pt.paused = true
 				for i := 0; i < 5; i++ {
-					add(fake.Event{Kind: fake.EventAppend, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo, LastOffset: pt.leo + 9, Acks: 1, ProducerID: -1, Client: "producer", Detail: "un-replicated"})
+					add(journal.Event{Kind: journal.EventAppend, Broker: pt.leader, Topic: pt.topic, Partition: pt.p, Offset: pt.leo, LastOffset: pt.leo + 9, Acks: 1, ProducerID: -1, Client: "producer", Detail: "un-replicated"})
 					pt.leo += 10
 				}
 				next := (pt.leader + 1) % 3
-				add(fake.Event{Kind: fake.EventTruncate, Leader: next, Topic: pt.topic, Partition: pt.p, Offset: pt.leo - 50, LastOffset: pt.leo - 1, Detail: fmt.Sprintf("leader %d failed", pt.leader)})
+				add(journal.Event{Kind: journal.EventTruncate, Leader: next, Topic: pt.topic, Partition: pt.p, Offset: pt.leo - 50, LastOffset: pt.leo - 1, Detail: fmt.Sprintf("leader %d failed", pt.leader)})
 				pt.leo -= 50
 				pt.leader, pt.epoch = next, pt.epoch+1
-				add(fake.Event{Kind: fake.EventLeaderChange, Topic: pt.topic, Partition: pt.p, Leader: pt.leader, Epoch: pt.epoch, ISR: []int32{0, 1, 2}, Detail: "leader failed"})
-				add(fake.Event{Kind: fake.EventReplication, Topic: pt.topic, Partition: pt.p, Detail: "resumed"})
+				add(journal.Event{Kind: journal.EventLeaderChange, Topic: pt.topic, Partition: pt.p, Leader: pt.leader, Epoch: pt.epoch, ISR: []int32{0, 1, 2}, Detail: "leader failed"})
+				add(journal.Event{Kind: journal.EventReplication, Topic: pt.topic, Partition: pt.p, Detail: "resumed"})
 				pt.paused = false
 			case 1:
-				add(fake.Event{Kind: fake.EventBrokerDown, Broker: 2, Detail: "127.0.0.1:9094"})
+				add(journal.Event{Kind: journal.EventBrokerDown, Broker: 2, Detail: "127.0.0.1:9094"})
 				gen++
-				add(fake.Event{Kind: fake.EventGroup, Group: "billing", Detail: "member m-2 expired"})
-				add(fake.Event{Kind: fake.EventBrokerUp, Broker: 2, Detail: "127.0.0.1:9094"})
+				add(journal.Event{Kind: journal.EventGroup, Group: "billing", Detail: "member m-2 expired"})
+				add(journal.Event{Kind: journal.EventBrokerUp, Broker: 2, Detail: "127.0.0.1:9094"})
 			case 3:
-				add(fake.Event{Kind: fake.EventFaultAdded, Detail: "drop-responses p=0.1 on brokers [1]"})
+				add(journal.Event{Kind: journal.EventFaultAdded, Detail: "drop-responses p=0.1 on brokers [1]"})
 				for i := 0; i < 20; i++ {
-					add(fake.Event{Kind: fake.EventFaultHit, Broker: 1, Client: "producer", Detail: "drop-responses p=0.1 on Produce"})
+					add(journal.Event{Kind: journal.EventFaultHit, Broker: 1, Client: "producer", Detail: "drop-responses p=0.1 on Produce"})
 				}
-				add(fake.Event{Kind: fake.EventFaultRemoved, Detail: "drop-responses p=0.1 on brokers [1]"})
+				add(journal.Event{Kind: journal.EventFaultRemoved, Detail: "drop-responses p=0.1 on brokers [1]"})
 			}
 		}
 	}
