@@ -92,9 +92,10 @@
 // named through c.Name; nothing else on the cluster is touched. Client,
 // History, BrokerHistory (from the proxy's journal and the upstream's
 // logs), WaitConsumed, WaitCommitted, the network faults (AddFault),
-// Partition, PartitionLog and FailLeader (the cluster's own ElectLeaders)
-// work unchanged. A verb that needs the emulator's model (KillBroker,
-// PauseReplication, Rebalance, Group, WaitGroup, ...) and an option only
+// Partition, PartitionLog, Group and WaitGroup (DescribeGroups and the
+// committed offsets) and FailLeader (the cluster's own ElectLeaders) work
+// unchanged. A verb that needs the emulator's model (KillBroker,
+// PauseReplication, Rebalance, ExpireMember, ...) and an option only
 // the emulator honours (fake.VirtualNetwork, fake.KfakeOpts, fake.SASL)
 // skip the test with t.Skip, naming the verb and the variable. Real
 // reports which mode a test runs in; docs/real-cluster.md shows a

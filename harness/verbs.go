@@ -243,11 +243,18 @@ func (c *Cluster) ExpireMember(group, memberID string) error {
 	return c.Cluster.ExpireMember(group, memberID)
 }
 
-// Group is fake.Cluster.Group.
+// Group is fake.Cluster.Group; on a real cluster what DescribeGroups
+// and OffsetFetch answer, in kfake's form (a classic group's members and
+// assignments, its commits; no epoch).
 func (c *Cluster) Group(group string) (*kfake.GroupInfo, error) {
 	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("Group")
+		ctx, cancel := realCtx()
+		defer cancel()
+		gi, err := c.realGroup(ctx, group)
+		if err == nil && gi == nil {
+			err = fmt.Errorf("unknown group %q", group)
+		}
+		return gi, err
 	}
 	return c.Cluster.Group(group)
 }
@@ -360,11 +367,26 @@ func (c *Cluster) Rebalance(ctx context.Context, group string) error {
 	return c.Cluster.Rebalance(ctx, group)
 }
 
-// WaitGroup is fake.Cluster.WaitGroup.
+// WaitGroup is fake.Cluster.WaitGroup; on a real cluster it polls Group
+// (nil while the cluster does not know the group).
 func (c *Cluster) WaitGroup(ctx context.Context, group string, cond func(*kfake.GroupInfo) bool) (*kfake.GroupInfo, error) {
 	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("WaitGroup")
+		if cond == nil {
+			return nil, fmt.Errorf("WaitGroup(%q): the condition is nil", group)
+		}
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			gi, err := c.realGroup(ctx, group)
+			if err == nil && cond(gi) {
+				return gi, nil
+			}
+			select {
+			case <-ctx.Done():
+				return gi, fmt.Errorf("group %q: %w", group, ctx.Err())
+			case <-tick.C:
+			}
+		}
 	}
 	return c.Cluster.WaitGroup(ctx, group, cond)
 }

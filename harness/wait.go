@@ -78,30 +78,6 @@ func (c *Cluster) WaitCommitted(ctx context.Context, group string, topics ...str
 	w := c.newWaiter()
 	var behind []string
 	var werr error
-	if c.real != nil { // the group's commits as the real cluster answers them
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			committed, err := c.realCommitted(ctx, group)
-			if err == nil {
-				behind, werr = w.behind(topics, func(tp topicPartition) (int64, bool) {
-					o, ok := committed[tp.topic][tp.partition]
-					return o, ok
-				})
-				if werr != nil {
-					return fmt.Errorf("WaitCommitted(%q): %w", group, werr)
-				}
-				if len(behind) == 0 {
-					return nil
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("WaitCommitted(%q): %w; not committed: %s", group, ctx.Err(), strings.Join(behind, ", "))
-			case <-tick.C:
-			}
-		}
-	}
 	_, err := c.WaitGroup(ctx, group, func(gi *kfake.GroupInfo) bool {
 		behind, werr = w.behind(topics, func(tp topicPartition) (int64, bool) {
 			if gi == nil {
