@@ -436,7 +436,7 @@ func (p *Proxy) pipe(b *broker, cn *wire.Conn) {
 		_, _ = cn.WriteTo(up) // each request whole; ends when cn closes
 		up.Close()
 	}()
-	r := bufio.NewReaderSize(up, 64<<10)
+	r := bufio.NewReaderSize(up, 256<<10)
 	var size [4]byte
 	for {
 		// A whole frame each time round: StreamFrame reads all of it.

@@ -762,7 +762,7 @@ func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 	if err := send(frame[:8]); err != nil {
 		return err
 	}
-	const chunkSize = 64 << 10
+	const chunkSize = 1 << 20
 	for at := 8; at < len(frame); {
 		n, err := r.Read(frame[at:min(len(frame), at+chunkSize)])
 		if n > 0 {
