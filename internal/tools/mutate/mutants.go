@@ -158,7 +158,7 @@ func mutants() []mutant {
 			name: "fake/fenced-broker-refuses-writes",
 			bug:  "a fenced broker answers NOT_LEADER_OR_FOLLOWER instead of acknowledging from its stale view",
 			edits: []edit{{file: "fake/isolate.go",
-				old: "\treturn p.stale != nil && p.stale.broker == node\n",
+				old: "\treturn p.stale[node] != nil\n",
 				new: "\treturn false\n"}},
 			pkgs: []string{"./fake"},
 			run:  splitBrain,
