@@ -194,7 +194,7 @@ func mutants() []mutant {
 			name: "fake/returning-sole-replica-truncated",
 			bug:  "a sole replica that returns from a fence loses its writes (its tail is truncated like a divergent one)",
 			edits: []edit{{file: "fake/isolate.go",
-				old: "\t\t\tif p.leader < 0 && slices.Contains(p.isr, s.broker) {\n",
+				old: "\t\t\tif p.leader < 0 && slices.Contains(p.isr, b) {\n",
 				new: "\t\t\tif false {\n"}},
 			pkgs: []string{"./fake"},
 			run:  "TestFencedSoleReplicaReturnsWithItsWrites",
