@@ -44,8 +44,8 @@ func (c *Cluster) KillBroker(id int32) error {
 	parts := c.allPartitionsLocked()
 	ln := b.ln
 	c.mu.Unlock()
-	c.journal.add(Event{Kind: EventBrokerDown, Broker: id, Detail: b.addr})
-	ln.down()
+	c.journal.Add(Event{Kind: EventBrokerDown, Broker: id, Detail: b.addr})
+	ln.Down()
 
 	var moved []*partitionState
 	for _, p := range parts {
@@ -67,7 +67,7 @@ func (c *Cluster) KillBroker(id int32) error {
 			moved = append(moved, p)
 		} else if slices.Contains(p.isr, id) {
 			p.isr = slices.DeleteFunc(p.isr, func(r int32) bool { return r == id })
-			c.journal.add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, ISR: cloneIDs(p.isr), Detail: fmt.Sprintf("broker %d crashed", id)})
+			c.journal.Add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, ISR: cloneIDs(p.isr), Detail: fmt.Sprintf("broker %d crashed", id)})
 		}
 		c.mu.Unlock()
 		p.flushMu.Unlock()
@@ -100,12 +100,12 @@ func (c *Cluster) RestartBroker(id int32) error {
 	}
 	ln, addr := b.ln, b.addr
 	c.mu.Unlock()
-	if err := ln.up(addr); err != nil {
+	if err := ln.Up(addr); err != nil {
 		return fmt.Errorf("RestartBroker(%d): listening on %s again: %w", id, addr, err)
 	}
 	c.mu.Lock()
 	b.up = true
-	c.journal.add(Event{Kind: EventBrokerUp, Broker: id, Detail: addr})
+	c.journal.Add(Event{Kind: EventBrokerUp, Broker: id, Detail: addr})
 	parts := c.allPartitionsLocked()
 	var back []*partitionState
 	for _, p := range parts {
@@ -150,7 +150,7 @@ func (c *Cluster) reapplyLeaders(parts []*partitionState, why string) error {
 			return err
 		}
 		c.mu.Lock()
-		c.journal.add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + pausedNote(p)})
+		c.journal.Add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + pausedNote(p)})
 		c.mu.Unlock()
 	}
 	return nil
@@ -219,6 +219,6 @@ func (c *Cluster) journalCoordinatorMoves(before map[string]int32) {
 		if txn {
 			e.Group, e.Detail = "", fmt.Sprintf("transactional.id=%s from broker %d to %d", k, before[k], now)
 		}
-		c.journal.add(e)
+		c.journal.Add(e)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/wire"
+	"github.com/seed73168108/kafkaemu/journal"
+	"github.com/seed73168108/kafkaemu/netfault"
 	"math/rand/v2"
 	"net"
 	"slices"
@@ -23,8 +26,8 @@ type Cluster struct {
 	kf      *kfake.Cluster
 	cfg     config
 	seed    int64
-	journal journal
-	net     netLayer
+	journal journal.Log
+	net     *netfault.Layer
 	vnet    *vnet // the in-memory network (VirtualNetwork); nil on TCP
 
 	mu          sync.Mutex
@@ -55,14 +58,14 @@ type Cluster struct {
 	closeErr  error
 	timers    sync.WaitGroup
 
-	apiVersions apiVersions // what clients may send, see validate.go
+	apiVersions wire.Versions // what clients may send, see wire_api.go
 }
 
 type brokerState struct {
 	id       int32
 	addr     string
 	up       bool
-	ln       *listener
+	ln       *wire.Listener
 	internal *conn
 	paused   bool // as a follower, fetches nothing
 	fenced   bool // the controller fenced it (Isolate); see isolate.go
@@ -146,13 +149,13 @@ func New(opts ...Option) (*Cluster, error) {
 		groups:       make(map[string]*groupTrack),
 		staticJoins:  make(map[string][]kmsg.JoinGroupRequestProtocol),
 	}
-	c.journal.bound = journalBound{limit: cfg.journalLimit, hooks: cfg.journalHooks}
+	c.journal.Bound(cfg.journalLimit, cfg.journalHooks...)
 	c.cond = sync.NewCond(&c.mu)
 	c.controller = -1
 	if cfg.virtual {
 		c.vnet = newVnet()
 	}
-	c.net.init(c)
+	c.net = c.newNetLayer()
 
 	// Fast group defaults first, so that the caller's kfake options win.
 	kopts := []kfake.Opt{
@@ -176,7 +179,7 @@ func New(opts ...Option) (*Cluster, error) {
 	}
 	c.kf = kf
 	for _, b := range c.Brokers() {
-		c.journal.add(Event{Kind: EventBrokerUp, Broker: b.ID, Detail: b.Addr})
+		c.journal.Add(Event{Kind: EventBrokerUp, Broker: b.ID, Detail: b.Addr})
 	}
 	for _, t := range cfg.topics {
 		if err := c.createTopic(t); err != nil {
@@ -226,7 +229,7 @@ func (c *Cluster) listen(_, addr string) (net.Listener, error) {
 
 func (c *Cluster) closeListeners() {
 	c.mu.Lock()
-	var ls []*listener
+	var ls []*wire.Listener
 	for _, b := range c.brokers {
 		if b.ln != nil {
 			ls = append(ls, b.ln)
@@ -383,7 +386,7 @@ func (c *Cluster) Close() error {
 		for _, p := range phantoms {
 			close(p.stop)
 		}
-		c.net.closeAll()
+		c.net.RemoveAll()
 		c.closeKfake()
 		c.closeListeners()
 		c.timers.Wait()
@@ -453,7 +456,7 @@ func (c *Cluster) request(broker int32, req kmsg.Request) (kmsg.Response, error)
 	if err != nil {
 		return nil, err
 	}
-	return cn.roundTrip(req)
+	return cn.RoundTrip(req)
 }
 
 // requestController sends req to kfake's controller, asking kfake which

@@ -107,8 +107,11 @@
 // Every client connection passes through fake on its way to kfake, which
 // is where the tail is kept, Metadata is rewritten, network faults
 // (Latency, DropResponses, CloseConnections, Blackhole, Partition,
-// Isolate) apply,
-// and the journal learns what was appended, served and committed.
+// Isolate) apply, and the journal learns what was appended, served and
+// committed. The wire layer, the network faults and the journal are
+// packages of their own (internal/wire, netfault, journal), shared with
+// kafkaemu's fault proxy in front of a real cluster; fake's names for
+// them (NetFault, FaultHandle, Event, Timeline, ...) are aliases.
 //
 // # Bad requests
 //

@@ -24,10 +24,10 @@ func (c *Cluster) routeElectLeaders(cn *conn, h reqHeader, body []byte) bool {
 		return false // validation decoded it already
 	}
 	s := newSlot(h)
-	if !cn.respond(s) {
+	if !cn.Respond(s) {
 		return false
 	}
-	s.fill(encodeResponse(h.corr, c.electLeaders(kreq.(*kmsg.ElectLeadersRequest))))
+	s.Fill(encodeResponse(h.Corr, c.electLeaders(kreq.(*kmsg.ElectLeadersRequest))))
 	return true
 }
 

@@ -4,7 +4,7 @@ package fake
 // for the benchmark that measures what validation costs.
 func Unchecked() Option {
 	return func(c *config) error {
-		c.wire.unchecked = true
+		c.wire.Unchecked = true
 		return nil
 	}
 }

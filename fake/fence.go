@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -20,13 +21,13 @@ import (
 // (Fetch, ListOffsets, OffsetForLeaderEpoch). It reports whether it
 // handled the request and whether the connection lives on.
 func (c *Cluster) routeFenced(cn *conn, h reqHeader, body []byte) (handled, alive bool) {
-	switch kmsg.Key(h.key) {
+	switch kmsg.Key(h.Key) {
 	case kmsg.Fetch, kmsg.ListOffsets, kmsg.OffsetForLeaderEpoch:
 	default:
 		return false, false
 	}
 	c.mu.Lock()
-	b := c.brokers[cn.l.node]
+	b := c.brokers[cn.Node()]
 	fenced := b != nil && b.fenced
 	c.mu.Unlock()
 	if !fenced {
@@ -37,7 +38,7 @@ func (c *Cluster) routeFenced(cn *conn, h reqHeader, body []byte) (handled, aliv
 		return false, false
 	}
 	s := newSlot(h)
-	if !cn.respond(s) {
+	if !cn.Respond(s) {
 		return true, false
 	}
 	var resp kmsg.Response
@@ -47,16 +48,16 @@ func (c *Cluster) routeFenced(cn *conn, h reqHeader, body []byte) (handled, aliv
 		if fr == nil {
 			return true, false // the connection closed while the fetch waited
 		}
-		f := encodeResponse(h.corr, fr)
+		f := encodeResponse(h.Corr, fr)
 		c.observeFetch(cn, h, body)(f)
-		s.fill(f)
+		s.Fill(f)
 		return true, true
 	case *kmsg.ListOffsetsRequest:
-		resp = c.fencedListOffsets(cn.l.node, r)
+		resp = c.fencedListOffsets(cn.Node(), r)
 	case *kmsg.OffsetForLeaderEpochRequest:
-		resp = c.fencedEpochEnds(cn.l.node, r)
+		resp = c.fencedEpochEnds(cn.Node(), r)
 	}
-	s.fill(encodeResponse(h.corr, resp))
+	s.Fill(encodeResponse(h.Corr, resp))
 	return true, true
 }
 
@@ -119,7 +120,7 @@ func (c *Cluster) fencedFetch(cn *conn, req *kmsg.FetchRequest) *kmsg.FetchRespo
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
-			p, s, code := c.staleFor(cn.l.node, name, rp.Partition, epochSince(req.Version, 9, rp.CurrentLeaderEpoch))
+			p, s, code := c.staleFor(cn.Node(), name, rp.Partition, epochSince(req.Version, 9, rp.CurrentLeaderEpoch))
 			if code == 0 && rp.FetchOffset > s.leo {
 				code = kerr.OffsetOutOfRange.Code
 			}
@@ -137,7 +138,7 @@ func (c *Cluster) fencedFetch(cn *conn, req *kmsg.FetchRequest) *kmsg.FetchRespo
 		defer t.Stop()
 		select {
 		case <-t.C:
-		case <-cn.closed:
+		case <-cn.Done():
 			return nil
 		}
 	}
@@ -198,8 +199,8 @@ func (c *Cluster) fetchBelow(sp *kmsg.FetchResponseTopicPartition, p *partitionS
 func batchesBelow(b []byte, end int64) []byte {
 	n := 0
 	for rest := b; len(rest) >= 12; {
-		size := 12 + int(be32(rest[8:12]))
-		if size < 12 || size > len(rest) || int64(be64(rest[0:8])) >= end {
+		size := 12 + int(binary.BigEndian.Uint32(rest[8:12]))
+		if size < 12 || size > len(rest) || int64(binary.BigEndian.Uint64(rest[0:8])) >= end {
 			break
 		}
 		n += size

@@ -121,10 +121,10 @@ func (c *Cluster) keepAwaitingAlive(cn *conn, s *slot, h reqHeader, body []byte)
 		// dropped.
 		onRebalance = func(code int16) {
 			resp := kmsg.NewPtrSyncGroupResponse()
-			resp.Version = h.version
+			resp.Version = h.Version
 			resp.ErrorCode = code
-			if s.fill(encodeResponse(h.corr, resp)) {
-				c.journal.add(Event{Kind: EventGroup, Broker: cn.l.node, Group: group, Client: h.clientID, Conn: cn.remote,
+			if s.Fill(encodeResponse(h.Corr, resp)) {
+				c.journal.Add(Event{Kind: EventGroup, Broker: cn.Node(), Group: group, Client: h.ClientID, Conn: cn.Remote(),
 					Detail: fmt.Sprintf("SyncGroup of generation %d answered %s: the generation ended while %s waited", r.Generation, kerr.ErrorForCode(code), member)})
 			}
 		}
@@ -135,7 +135,7 @@ func (c *Cluster) keepAwaitingAlive(cn *conn, s *slot, h reqHeader, body []byte)
 		sessionMs = g.sessions[member]
 	}
 	c.mu.Unlock()
-	c.heartbeatWhileWaiting(group, member, instance, sessionMs, s.ready, cn.closed, onRebalance)
+	c.heartbeatWhileWaiting(group, member, instance, sessionMs, s.Ready(), cn.Done(), onRebalance)
 }
 
 // heartbeatWhileWaiting heartbeats for member every third of its session
@@ -209,7 +209,7 @@ func (c *Cluster) Rebalance(ctx context.Context, group string) error {
 	if len(info.Members) == 0 {
 		return fmt.Errorf("Rebalance(%q): the group has no members", group)
 	}
-	c.journal.add(Event{Kind: EventGroup, Group: group, Epoch: info.Epoch, Detail: "rebalance forced"})
+	c.journal.Add(Event{Kind: EventGroup, Group: group, Epoch: info.Epoch, Detail: "rebalance forced"})
 	c.mu.Lock()
 	classic, leader := g.classic, g.leader
 	c.mu.Unlock()
@@ -290,7 +290,7 @@ func (c *Cluster) ExpireMember(group, memberID string) error {
 	if code := groupErrCode(resp); code != 0 {
 		return fmt.Errorf("ExpireMember(%q, %q): the coordinator answered %s", group, memberID, errMessage(code))
 	}
-	c.journal.add(Event{Kind: EventGroup, Group: group, Detail: fmt.Sprintf("member %s expired", memberID)})
+	c.journal.Add(Event{Kind: EventGroup, Group: group, Detail: fmt.Sprintf("member %s expired", memberID)})
 	return nil
 }
 

@@ -38,7 +38,7 @@ func (c *Cluster) InjectError(f kfake.Fault) (*InjectedError, error) {
 		if req != last {
 			last = req
 			n++
-			c.journal.add(Event{Kind: EventFaultHit, Detail: fmt.Sprintf("%s on %s", e.desc, kmsg.NameForKey(req.Key()))})
+			c.journal.Add(Event{Kind: EventFaultHit, Detail: fmt.Sprintf("%s on %s", e.desc, kmsg.NameForKey(req.Key()))})
 			if f.Count != -1 && n == times {
 				e.spent(fmt.Sprintf("after %d hits", n))
 			}
@@ -51,7 +51,7 @@ func (c *Cluster) InjectError(f kfake.Fault) (*InjectedError, error) {
 	if closed || !c.onKfake(func(kf *kfake.Cluster) { e.h = kf.Fault(f) }) {
 		return nil, errClosed
 	}
-	c.journal.add(Event{Kind: EventFaultAdded, Detail: e.desc})
+	c.journal.Add(Event{Kind: EventFaultAdded, Detail: e.desc})
 	return e, nil
 }
 
@@ -84,7 +84,7 @@ func (e *InjectedError) Remove() error {
 	e.removed = true
 	e.mu.Unlock()
 	e.h.Remove()
-	e.c.journal.add(Event{Kind: EventFaultRemoved, Detail: e.desc})
+	e.c.journal.Add(Event{Kind: EventFaultRemoved, Detail: e.desc})
 	return nil
 }
 
@@ -95,7 +95,7 @@ func (e *InjectedError) spent(why string) {
 	e.removed = true
 	e.mu.Unlock()
 	if !already {
-		e.c.journal.add(Event{Kind: EventFaultRemoved, Detail: e.desc + " " + why})
+		e.c.journal.Add(Event{Kind: EventFaultRemoved, Detail: e.desc + " " + why})
 	}
 }
 

@@ -3,6 +3,7 @@ package fake
 import (
 	"errors"
 	"fmt"
+	"github.com/seed73168108/kafkaemu/netfault"
 	"slices"
 	"strings"
 	"time"
@@ -50,7 +51,7 @@ const DefaultBrokerSessionTimeout = 9 * time.Second
 // broker, an unknown or down broker, or a broker already isolated is an
 // error; so is Removing the fault twice.
 func Isolate(brokers ...int32) NetFault {
-	return NetFault{kind: kindIsolate, brokers: slices.Clone(brokers)}
+	return netfault.Isolate(brokers...)
 }
 
 // isolation is one installed Isolate fault, until it is healed.
@@ -82,12 +83,6 @@ type staleLead struct {
 	tail   []*tailBatch
 }
 
-// selective reports whether the target names which requests it applies
-// to (an Isolate cuts off only such clients).
-func (t *target) selective() bool {
-	return len(t.brokers) > 0 || t.clientID != "" || t.addr != "" || len(t.keys) > 0
-}
-
 // eligible reports whether the controller may hand b leaderships and
 // coordinators: it is up and not fenced.
 func (b *brokerState) eligible() bool { return b != nil && b.up && !b.fenced }
@@ -101,8 +96,12 @@ func joinIDs(ids []int32) string {
 }
 
 func (c *Cluster) validateIsolate(f NetFault) error {
-	name := fmt.Sprintf("fake.Isolate(%s)", joinIDs(f.brokers))
-	if len(f.brokers) == 0 {
+	if f.Kind() != netfault.KindIsolate {
+		return nil
+	}
+	brokers := f.Brokers()
+	name := fmt.Sprintf("fake.Isolate(%s)", joinIDs(brokers))
+	if len(brokers) == 0 {
 		return errors.New("fake.Isolate(): name at least one broker to isolate")
 	}
 	c.mu.Lock()
@@ -110,12 +109,12 @@ func (c *Cluster) validateIsolate(f NetFault) error {
 	if c.closed {
 		return errClosed
 	}
-	for i, b := range f.brokers {
+	for i, b := range brokers {
 		bs := c.brokers[b]
 		switch {
 		case bs == nil:
 			return fmt.Errorf("%s: unknown broker %d (brokers are %v)", name, b, c.brokerIDsLocked())
-		case slices.Contains(f.brokers[:i], b):
+		case slices.Contains(brokers[:i], b):
 			return fmt.Errorf("%s: broker %d is named twice", name, b)
 		case !bs.up:
 			return fmt.Errorf("%s: broker %d is down (KillBroker); restart it first", name, b)
@@ -125,7 +124,7 @@ func (c *Cluster) validateIsolate(f NetFault) error {
 		}
 	}
 	for _, id := range c.brokerIDsLocked() {
-		if !slices.Contains(f.brokers, id) && c.brokers[id].eligible() && c.isolationOfLocked(id) == nil {
+		if !slices.Contains(brokers, id) && c.brokers[id].eligible() && c.isolationOfLocked(id) == nil {
 			return nil
 		}
 	}
@@ -151,7 +150,7 @@ func (c *Cluster) startIsolation(h *FaultHandle) {
 	if c.closed {
 		return
 	}
-	iso := &isolation{h: h, brokers: slices.Clone(h.f.brokers), start: time.Now(), view: map[*partitionState]partView{}}
+	iso := &isolation{h: h, brokers: h.Fault().Brokers(), start: time.Now(), view: map[*partitionState]partView{}}
 	for _, p := range c.allPartitionsLocked() {
 		iso.view[p] = partView{p.leader, p.epoch, cloneIDs(p.replicas), cloneIDs(p.isr)}
 	}
@@ -177,7 +176,7 @@ func (c *Cluster) fence(iso *isolation) {
 	iso.fenced = true
 	for _, b := range iso.brokers {
 		c.brokers[b].fenced = true
-		c.journal.add(Event{Kind: EventBrokerFenced, Broker: b, Detail: fmt.Sprintf("no heartbeat reached the controller for broker.session.timeout=%v", c.cfg.brokerSessionTimeout)})
+		c.journal.Add(Event{Kind: EventBrokerFenced, Broker: b, Detail: fmt.Sprintf("no heartbeat reached the controller for broker.session.timeout=%v", c.cfg.brokerSessionTimeout)})
 	}
 	parts := c.allPartitionsLocked()
 	c.mu.Unlock()
@@ -221,7 +220,7 @@ func (c *Cluster) fence(iso *isolation) {
 			moved = append(moved, p)
 		case slices.ContainsFunc(p.isr, in):
 			p.isr = slices.DeleteFunc(p.isr, in)
-			c.journal.add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why})
+			c.journal.Add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why})
 		}
 		c.cond.Broadcast() // an EndTxn may wait on the tail that moved
 		c.mu.Unlock()
@@ -270,7 +269,7 @@ func (c *Cluster) heal(h *FaultHandle) {
 	took := time.Since(iso.start).Round(time.Millisecond)
 	for _, b := range iso.brokers {
 		c.brokers[b].fenced = false
-		c.journal.add(Event{Kind: EventUnfence, Broker: b, Detail: fmt.Sprintf("reached the controller again after %v isolated; rejoins as a follower", took)})
+		c.journal.Add(Event{Kind: EventUnfence, Broker: b, Detail: fmt.Sprintf("reached the controller again after %v isolated; rejoins as a follower", took)})
 	}
 	parts := c.allPartitionsLocked()
 	c.mu.Unlock()
@@ -310,7 +309,7 @@ func (c *Cluster) heal(h *FaultHandle) {
 func (c *Cluster) truncateStaleLocked(p *partitionState, s *staleLead) {
 	if len(s.tail) > 0 {
 		_, end := p.endOffsetFor(s.epoch, s.hw)
-		c.journal.add(Event{Kind: EventTruncate, Broker: s.broker, Leader: s.broker, Epoch: s.epoch, Topic: p.topic.name, Partition: p.id,
+		c.journal.Add(Event{Kind: EventTruncate, Broker: s.broker, Leader: s.broker, Epoch: s.epoch, Topic: p.topic.name, Partition: p.id,
 			Offset: s.tail[0].base, LastOffset: s.leo - 1,
 			Detail: fmt.Sprintf("broker %d rejoined: leader %d says epoch %d ended at offset %d (KIP-101); the writes only broker %d had, acknowledged while it was isolated, are gone",
 				s.broker, p.leader, s.epoch, end, s.broker)})
@@ -367,7 +366,7 @@ func (c *Cluster) appendStaleLocked(p *partitionState, rt kmsg.ProduceRequestTop
 	n := int64(max(hdr.records, 1))
 	s.leo += n
 	s.tail = append(s.tail, tb)
-	c.journal.add(Event{
+	c.journal.Add(Event{
 		Kind: EventAppend, Broker: node, Topic: p.topic.name, Partition: p.id,
 		Offset: tb.base, LastOffset: tb.base + n - 1, Acks: req.Acks,
 		ProducerID: hdr.producerID, ProducerEpoch: hdr.producerEpoch, Sequence: hdr.sequence,
@@ -389,7 +388,7 @@ func (c *Cluster) isolatedView(node int32, h reqHeader, fn func([]byte) []byte) 
 			return frame
 		}
 		resp := kmsg.NewPtrMetadataResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
@@ -412,6 +411,6 @@ func (c *Cluster) isolatedView(node int32, h reqHeader, fn func([]byte) []byte) 
 				}
 			}
 		}
-		return encodeResponse(h.corr, resp)
+		return encodeResponse(h.Corr, resp)
 	}
 }

@@ -37,33 +37,4 @@ func OnJournal(fn func(Event)) Option {
 
 // JournalDropped is how many of the oldest journal events JournalLimit
 // dropped from memory (0 without it).
-func (c *Cluster) JournalDropped() int64 {
-	c.journal.mu.Lock()
-	defer c.journal.mu.Unlock()
-	return c.journal.bound.dropped
-}
-
-// journalBound is what JournalLimit and OnJournal add to the journal.
-type journalBound struct {
-	limit   int // 0: unbounded
-	dropped int64
-	hooks   []func(Event)
-}
-
-// recorded runs the hooks on e, the newest of events, and drops the oldest
-// events beyond the limit. It returns the events to keep. Dropping
-// re-slices from the front: append copies the kept events into a new
-// array once the old one is full, so each event is copied a bounded
-// number of times and the memory held stays within a few times the limit.
-func (b *journalBound) recorded(events []Event, e Event) []Event {
-	for _, fn := range b.hooks {
-		fn(e)
-	}
-	if b.limit > 0 && len(events) > b.limit {
-		n := len(events) - b.limit
-		clear(events[:n]) // let the dropped events' records go before the array does
-		events = events[n:]
-		b.dropped += int64(n)
-	}
-	return events
-}
+func (c *Cluster) JournalDropped() int64 { return c.journal.Dropped() }

@@ -102,7 +102,7 @@ func (c *Cluster) followerPausedLocked(p *partitionState, b int32) bool {
 		return true
 	}
 	bs := c.brokers[b]
-	return bs == nil || bs.paused || !bs.up || c.net.isolated(p.leader, b)
+	return bs == nil || bs.paused || !bs.up || c.net.Isolated(p.leader, b)
 }
 
 // needsTailLocked: some in-sync follower is not copying, so new writes
@@ -189,7 +189,7 @@ func (c *Cluster) syncTopics() error {
 				p.stopLagTimer()
 			}
 			delete(c.topics, name)
-			c.journal.add(Event{Kind: EventTopicDeleted, Topic: name})
+			c.journal.Add(Event{Kind: EventTopicDeleted, Topic: name})
 		}
 	}
 	var grow []string
@@ -238,10 +238,10 @@ func (c *Cluster) syncTopics() error {
 		c.mu.Lock()
 		t := c.topics[name]
 		for _, p := range t.parts {
-			c.journal.add(Event{Kind: EventLeaderChange, Topic: name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: slices.Clone(p.isr), Detail: fmt.Sprintf("replicas %v", p.replicas)})
+			c.journal.Add(Event{Kind: EventLeaderChange, Topic: name, Partition: p.id, Leader: p.leader, Epoch: p.epoch, ISR: slices.Clone(p.isr), Detail: fmt.Sprintf("replicas %v", p.replicas)})
 		}
 		c.mu.Unlock()
-		c.journal.add(Event{Kind: EventTopicCreated, Topic: name, Detail: fmt.Sprintf("%d partitions", len(t.parts))})
+		c.journal.Add(Event{Kind: EventTopicCreated, Topic: name, Detail: fmt.Sprintf("%d partitions", len(t.parts))})
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/wire"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -25,7 +26,7 @@ type config struct {
 	kfakeOpts     []kfake.Opt
 	replicaLagMax time.Duration
 	autoCreate    bool
-	wire          wireConfig    // see validate.go
+	wire          wire.Config   // the limits: see wire_api.go
 	virtual       bool          // VirtualNetwork
 	journalLimit  int           // JournalLimit; 0: unbounded
 	journalHooks  []func(Event) // OnJournal

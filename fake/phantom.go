@@ -83,7 +83,7 @@ func (c *Cluster) JoinPhantom(group string, n int) ([]string, error) {
 			return ids, fmt.Errorf("JoinPhantom(%q): phantom did not join within 30s", group)
 		}
 	}
-	c.journal.add(Event{Kind: EventGroup, Group: group, Detail: fmt.Sprintf("phantoms joined: %v", ids)})
+	c.journal.Add(Event{Kind: EventGroup, Group: group, Detail: fmt.Sprintf("phantoms joined: %v", ids)})
 	return ids, nil
 }
 
@@ -129,7 +129,7 @@ func (c *Cluster) leavePhantomIDs(group string, ids []string) {
 		close(p.stop)
 		<-p.done
 	}
-	c.journal.add(Event{Kind: EventGroup, Group: group, Detail: fmt.Sprintf("phantoms left: %v", ids)})
+	c.journal.Add(Event{Kind: EventGroup, Group: group, Detail: fmt.Sprintf("phantoms left: %v", ids)})
 }
 
 // stopPhantoms ends every phantom (cluster close).
@@ -174,7 +174,7 @@ func (p *phantom) request(req kmsg.Request) (kmsg.Response, error) {
 	answered := make(chan struct{})
 	cn := p.cn
 	go func() {
-		r, err := cn.roundTrip(req)
+		r, err := cn.RoundTrip(req)
 		close(answered)
 		res <- result{r, err}
 	}()

@@ -3,6 +3,7 @@ package fake
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 	"time"
 
@@ -35,19 +36,17 @@ type batchHeader struct {
 	ok            bool
 }
 
-func parseBatchHeader(b []byte) batchHeader {
-	if len(b) < 61 {
-		return batchHeader{producerID: -1}
-	}
-	attrs := int16(binary.BigEndian.Uint16(b[21:23]))
+func parseBatchHeader(b []byte) batchHeader { return toBatchHeader(observe.ParseBatch(b)) }
+
+func toBatchHeader(ob observe.Batch) batchHeader {
 	return batchHeader{
-		producerID:    int64(binary.BigEndian.Uint64(b[43:51])),
-		producerEpoch: int16(binary.BigEndian.Uint16(b[51:53])),
-		sequence:      int32(binary.BigEndian.Uint32(b[53:57])),
-		records:       int32(binary.BigEndian.Uint32(b[57:61])),
-		transactional: attrs&0x10 != 0,
-		control:       attrs&0x20 != 0,
-		ok:            true,
+		producerID:    ob.ProducerID,
+		producerEpoch: ob.ProducerEpoch,
+		sequence:      ob.Sequence,
+		records:       ob.Records,
+		transactional: ob.Transactional,
+		control:       ob.Control,
+		ok:            ob.OK,
 	}
 }
 
@@ -104,7 +103,7 @@ func (pr *produceReq) finishLocked() {
 	resp := pr.kresp
 	if resp == nil {
 		resp = kmsg.NewPtrProduceResponse()
-		resp.Version = pr.h.version
+		resp.Version = pr.h.Version
 	}
 	for _, r := range pr.local {
 		sp := kmsg.NewProduceResponseTopicPartition()
@@ -115,7 +114,7 @@ func (pr *produceReq) finishLocked() {
 			sp.BaseOffset = r.base
 		}
 		sp.LogAppendTime = -1
-		if r.errCode != 0 && pr.h.version >= 8 {
+		if r.errCode != 0 && pr.h.Version >= 8 {
 			msg := "kafkaemu: " + kerr.ErrorForCode(r.errCode).Error()
 			sp.ErrorMessage = &msg
 		}
@@ -133,7 +132,7 @@ func (pr *produceReq) finishLocked() {
 		}
 		st.Partitions = append(st.Partitions, sp)
 	}
-	pr.slot.fill(encodeResponse(pr.h.corr, resp))
+	pr.slot.Fill(encodeResponse(pr.h.Corr, resp))
 }
 
 // routeProduce decides, per partition, whether kfake appends the batch now
@@ -151,7 +150,7 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 	if req.Acks != 0 {
 		pr.slot = newSlot(h)
 	}
-	node := cn.l.node
+	node := cn.Node()
 	direct := make([]kmsg.ProduceRequestTopic, 0, len(req.Topics))
 	var kicks []*partitionState
 
@@ -188,13 +187,13 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 			}
 			switch {
 			case c.staleLeadsLocked(p, node):
-				c.appendStaleLocked(p, rt, rp.Records, hdr, req, local(-1), h.clientID, node)
+				c.appendStaleLocked(p, rt, rp.Records, hdr, req, local(-1), h.ClientID, node)
 			case p.leader != node:
 				local(kerr.NotLeaderForPartition.Code)
-				c.journal.add(Event{Kind: EventProduceRejected, Broker: node, Topic: name, Partition: p.id, Acks: req.Acks, Client: h.clientID, Error: kerr.NotLeaderForPartition.Message, Detail: fmt.Sprintf("leader is %d", p.leader)})
+				c.journal.Add(Event{Kind: EventProduceRejected, Broker: node, Topic: name, Partition: p.id, Acks: req.Acks, Client: h.ClientID, Error: kerr.NotLeaderForPartition.Message, Detail: fmt.Sprintf("leader is %d", p.leader)})
 			case req.Acks == -1 && len(p.isr) < p.topic.minISR:
 				local(kerr.NotEnoughReplicas.Code)
-				c.journal.add(Event{Kind: EventProduceRejected, Broker: node, Topic: name, Partition: p.id, Acks: req.Acks, Client: h.clientID, Error: kerr.NotEnoughReplicas.Message, ISR: cloneIDs(p.isr), Detail: fmt.Sprintf("min.insync.replicas=%d", p.topic.minISR)})
+				c.journal.Add(Event{Kind: EventProduceRejected, Broker: node, Topic: name, Partition: p.id, Acks: req.Acks, Client: h.ClientID, Error: kerr.NotEnoughReplicas.Message, ISR: cloneIDs(p.isr), Detail: fmt.Sprintf("min.insync.replicas=%d", p.topic.minISR)})
 			case p.tailMode || c.needsTailLocked(p):
 				c.enterTailModeLocked(p)
 				if p.leader != node || c.closed { // changed while we waited
@@ -202,7 +201,7 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 					continue
 				}
 				r := local(-1)
-				c.appendTailLocked(p, rt, rp.Records, hdr, req, r, h.clientID, node)
+				c.appendTailLocked(p, rt, rp.Records, hdr, req, r, h.ClientID, node)
 				kicks = append(kicks, p)
 			default:
 				p.inflight++
@@ -248,7 +247,7 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 	if req.Acks == 0 && slices.ContainsFunc(pr.local, func(r *partResult) bool { return r.errCode != 0 }) {
 		return unforwarded()
 	}
-	if pr.slot != nil && !cn.respond(pr.slot) {
+	if pr.slot != nil && !cn.Respond(pr.slot) {
 		return unforwarded()
 	}
 	if !toKfake {
@@ -265,14 +264,14 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 		frame = encodeRequest(h, &sub)
 	}
 	ks := newSlot(h)
-	ks.onAbandon = func() {
+	ks.OnAbandon = func() {
 		c.mu.Lock()
 		release()
 		c.mu.Unlock()
 	}
-	ks.onResp = func(f []byte) []byte {
+	ks.OnResp = func(f []byte) []byte {
 		resp := kmsg.NewPtrProduceResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		decErr := decodeResponse(f, resp)
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -286,14 +285,14 @@ func (c *Cluster) routeProduce(cn *conn, h reqHeader, frame, body []byte) bool {
 		}
 		if pr.slot != nil {
 			if allDirect {
-				pr.slot.fill(f)
+				pr.slot.Fill(f)
 			} else {
 				pr.partDoneLocked()
 			}
 		}
 		return []byte(nil)
 	}
-	return cn.forward(frame, ks)
+	return cn.Forward(frame, ks)
 }
 
 func produceFailed(resp *kmsg.ProduceResponse) bool {
@@ -308,8 +307,7 @@ func produceFailed(resp *kmsg.ProduceResponse) bool {
 }
 
 func (c *Cluster) forwardPlain(cn *conn, h reqHeader, frame []byte) bool {
-	s := newSlot(h)
-	return cn.respond(s) && cn.forward(frame, s)
+	return cn.ForwardPlain(h, frame)
 }
 
 func (c *Cluster) lookupLocked(topic string, partition int32) *partitionState {
@@ -333,36 +331,18 @@ func (c *Cluster) journalAppendsLocked(node int32, h reqHeader, req *kmsg.Produc
 			if rp.ErrorCode != 0 {
 				continue
 			}
-			hdr := findBatch(req, rt.Topic, rt.TopicID, rp.Partition)
+			ob := observe.FindBatch(req, rt.Topic, rt.TopicID, rp.Partition)
+			hdr := toBatchHeader(ob)
 			if p := c.lookupLocked(name, rp.Partition); p != nil {
 				if base, ok := p.loggedLocked(hdr); ok && base == rp.BaseOffset {
 					continue // a retry kfake deduplicated: the log did not grow
 				}
 				p.noteLoggedLocked(hdr, rp.BaseOffset)
 			}
-			c.journal.add(Event{
-				Kind: EventAppend, Broker: node, Topic: name, Partition: rp.Partition,
-				Offset: rp.BaseOffset, LastOffset: rp.BaseOffset + int64(hdr.records) - 1,
-				Acks: req.Acks, ProducerID: hdr.producerID, ProducerEpoch: hdr.producerEpoch,
-				Sequence: hdr.sequence, Transactional: hdr.transactional, Client: h.clientID,
-			})
-			c.journal.add(Event{Kind: EventHighWatermark, Broker: node, Topic: name, Partition: rp.Partition, Offset: rp.BaseOffset + int64(hdr.records)})
+			c.journal.Add(observe.Append(observe.Source{Broker: node, Client: h.ClientID}, req, name, rp.Partition, ob, rp.BaseOffset))
+			c.journal.Add(Event{Kind: EventHighWatermark, Broker: node, Topic: name, Partition: rp.Partition, Offset: rp.BaseOffset + int64(hdr.records)})
 		}
 	}
-}
-
-func findBatch(req *kmsg.ProduceRequest, topic string, id [16]byte, part int32) batchHeader {
-	for _, rt := range req.Topics {
-		if rt.Topic != topic || rt.TopicID != id {
-			continue
-		}
-		for _, rp := range rt.Partitions {
-			if rp.Partition == part {
-				return parseBatchHeader(rp.Records)
-			}
-		}
-	}
-	return batchHeader{producerID: -1}
 }
 
 // enterTailModeLocked switches p to tail mode: once the writes kfake is
@@ -420,7 +400,7 @@ func (c *Cluster) appendTailLocked(p *partitionState, rt kmsg.ProduceRequestTopi
 	n := int64(max(hdr.records, 1))
 	p.leo += n
 	p.tail = append(p.tail, tb)
-	c.journal.add(Event{
+	c.journal.Add(Event{
 		Kind: EventAppend, Broker: node, Topic: p.topic.name, Partition: p.id,
 		Offset: tb.base, LastOffset: tb.base + n - 1, Acks: req.Acks,
 		ProducerID: hdr.producerID, ProducerEpoch: hdr.producerEpoch, Sequence: hdr.sequence,
@@ -449,7 +429,7 @@ func (c *Cluster) answerTailLocked(p *partitionState, tb *tailBatch, r *partResu
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if !r.done {
-			c.journal.add(Event{Kind: EventProduceRejected, Topic: p.topic.name, Partition: p.id, Acks: -1, Offset: tb.base, Client: tb.clientID, Error: kerr.RequestTimedOut.Message, Detail: "not replicated within the request timeout; the write stays in the leader's log"})
+			c.journal.Add(Event{Kind: EventProduceRejected, Topic: p.topic.name, Partition: p.id, Acks: -1, Offset: tb.base, Client: tb.clientID, Error: kerr.RequestTimedOut.Message, Detail: "not replicated within the request timeout; the write stays in the leader's log"})
 			r.resolveLocked(kerr.RequestTimedOut.Code, -1)
 		}
 	})
@@ -462,7 +442,7 @@ func (c *Cluster) dropTailLocked(p *partitionState, code *kerr.Error, why string
 	if journal && len(p.tail) > 0 {
 		first := p.tail[0].base
 		last := p.tail[len(p.tail)-1]
-		c.journal.add(Event{Kind: EventTruncate, Leader: p.leader, Topic: p.topic.name, Partition: p.id, Offset: first, LastOffset: last.base + int64(max(last.hdr.records, 1)) - 1, Detail: why})
+		c.journal.Add(Event{Kind: EventTruncate, Leader: p.leader, Topic: p.topic.name, Partition: p.id, Offset: first, LastOffset: last.base + int64(max(last.hdr.records, 1)) - 1, Detail: why})
 	}
 	for _, tb := range p.tail {
 		for _, w := range tb.waiters {

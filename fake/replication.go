@@ -2,6 +2,7 @@ package fake
 
 import (
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 	"time"
 
@@ -30,7 +31,7 @@ func (c *Cluster) startLagTimerLocked(p *partitionState) {
 		before := cloneIDs(p.isr)
 		p.isr = slices.DeleteFunc(p.isr, func(r int32) bool { return r != p.leader && c.followerPausedLocked(p, r) })
 		if !slices.Equal(before, p.isr) {
-			c.journal.add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, ISR: cloneIDs(p.isr), Leader: p.leader, Detail: fmt.Sprintf("followers behind for replica.lag.time.max=%v", c.cfg.replicaLagMax)})
+			c.journal.Add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, ISR: cloneIDs(p.isr), Leader: p.leader, Detail: fmt.Sprintf("followers behind for replica.lag.time.max=%v", c.cfg.replicaLagMax)})
 		}
 		c.mu.Unlock()
 		c.kickFlush(p)
@@ -112,14 +113,14 @@ func (c *Cluster) flush(p *partitionState) {
 		if code == 0 {
 			p.noteLoggedLocked(tb.hdr, base)
 			if base != tb.base {
-				c.journal.add(Event{Kind: EventAppend, Topic: p.topic.name, Partition: p.id, Offset: base, LastOffset: base + n - 1, Detail: fmt.Sprintf("replicated at %d, leader had assigned %d", base, tb.base)})
+				c.journal.Add(Event{Kind: EventAppend, Topic: p.topic.name, Partition: p.id, Offset: base, LastOffset: base + n - 1, Detail: fmt.Sprintf("replicated at %d, leader had assigned %d", base, tb.base)})
 			}
-			c.journal.add(Event{Kind: EventHighWatermark, Broker: leader, Topic: p.topic.name, Partition: p.id, Offset: base + n})
+			c.journal.Add(Event{Kind: EventHighWatermark, Broker: leader, Topic: p.topic.name, Partition: p.id, Offset: base + n})
 			if len(p.isr) < p.topic.minISR {
 				code = kerr.NotEnoughReplicasAfterAppend.Code
 			}
 		} else {
-			c.journal.add(Event{Kind: EventProduceRejected, Broker: leader, Topic: p.topic.name, Partition: p.id, Offset: tb.base, Error: errMessage(code), Detail: "replicating the tail"})
+			c.journal.Add(Event{Kind: EventProduceRejected, Broker: leader, Topic: p.topic.name, Partition: p.id, Offset: tb.base, Error: errMessage(code), Detail: "replicating the tail"})
 		}
 		for _, w := range tb.waiters {
 			w.resolveLocked(code, base)
@@ -129,12 +130,7 @@ func (c *Cluster) flush(p *partitionState) {
 	}
 }
 
-func errMessage(code int16) string {
-	if e := kerr.ErrorForCode(code); e != nil {
-		return e.Error()
-	}
-	return ""
-}
+func errMessage(code int16) string { return observe.ErrMessage(code) }
 
 // expandISRLocked: replicas that are up and copying have caught up (the
 // tail is empty) and rejoin the ISR.
@@ -151,7 +147,7 @@ func (c *Cluster) expandISRLocked(p *partitionState) {
 	}
 	if changed {
 		p.isr = c.inReplicaOrder(p, p.isr)
-		c.journal.add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, ISR: cloneIDs(p.isr), Leader: p.leader, Detail: "followers caught up"})
+		c.journal.Add(Event{Kind: EventISRChange, Topic: p.topic.name, Partition: p.id, ISR: cloneIDs(p.isr), Leader: p.leader, Detail: "followers caught up"})
 	}
 }
 
@@ -197,7 +193,7 @@ func (c *Cluster) setPartitionPaused(topic string, partition int32, paused bool)
 		return fmt.Errorf("replication of %s is already %s", p.name(), pausedWord(paused))
 	}
 	p.paused = paused
-	c.journal.add(Event{Kind: EventReplication, Topic: topic, Partition: partition, Detail: pausedWord(paused)})
+	c.journal.Add(Event{Kind: EventReplication, Topic: topic, Partition: partition, Detail: pausedWord(paused)})
 	c.mu.Unlock()
 	if !paused {
 		c.kickFlush(p)
@@ -235,7 +231,7 @@ func (c *Cluster) setBrokerPaused(id int32, paused bool) error {
 		return fmt.Errorf("broker %d replication is already %s", id, pausedWord(paused))
 	}
 	b.paused = paused
-	c.journal.add(Event{Kind: EventReplication, Broker: id, Detail: "follower " + pausedWord(paused)})
+	c.journal.Add(Event{Kind: EventReplication, Broker: id, Detail: "follower " + pausedWord(paused)})
 	parts := c.allPartitionsLocked()
 	c.mu.Unlock()
 	if !paused {
@@ -353,7 +349,7 @@ func (c *Cluster) handOverLocked(p *partitionState, next int32, clean bool, why 
 	c.mu.Unlock()
 	err := c.applyLeader(p)
 	c.mu.Lock()
-	c.journal.add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: next, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + uncleanNote(clean) + pausedNote(p)})
+	c.journal.Add(Event{Kind: EventLeaderChange, Topic: p.topic.name, Partition: p.id, Leader: next, Epoch: p.epoch, ISR: cloneIDs(p.isr), Detail: why + uncleanNote(clean) + pausedNote(p)})
 	c.expandISRLocked(p)
 	return err
 }

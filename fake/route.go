@@ -2,29 +2,28 @@ package fake
 
 import (
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// route handles one client request on its way to kfake. It returns false
-// when the connection is done.
+// route handles one client request on its way to kfake (the network
+// faults have had their say). It returns false when the connection is
+// done.
 func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
-	if !c.net.beforeRoute(cn, h) {
-		return false
-	}
 	if handled, alive := c.routeFenced(cn, h, body); handled {
 		return alive
 	}
-	switch kmsg.Key(h.key) {
+	switch kmsg.Key(h.Key) {
 	case kmsg.Produce:
 		return c.routeProduce(cn, h, frame, body)
 	case kmsg.Metadata:
-		if h.version < 4 && c.cfg.autoCreate {
+		if h.Version < 4 && c.cfg.autoCreate {
 			c.autoCreateOld(h, body)
 		}
-		return c.forwardThen(cn, h, frame, c.isolatedView(cn.l.node, h, c.rewriteMetadata(h)))
+		return c.forwardThen(cn, h, frame, c.isolatedView(cn.Node(), h, c.rewriteMetadata(h)))
 	case kmsg.Fetch:
 		return c.forwardThen(cn, h, frame, c.observeFetch(cn, h, body))
 	case kmsg.OffsetCommit, kmsg.TxnOffsetCommit:
@@ -41,7 +40,7 @@ func (c *Cluster) route(cn *conn, h reqHeader, frame, body []byte) bool {
 		}
 		return c.forwardThen(cn, h, frame, c.observeEndTxn(cn, h, body))
 	case kmsg.JoinGroup, kmsg.SyncGroup:
-		if kmsg.Key(h.key) == kmsg.JoinGroup {
+		if kmsg.Key(h.Key) == kmsg.JoinGroup {
 			frame = c.staticRejoin(h, frame, body)
 		}
 		s := c.forwardObserved(cn, h, frame, c.observeGroup(cn, h, body))
@@ -140,7 +139,7 @@ func (c *Cluster) toController(cn *conn, h reqHeader, body []byte) bool {
 		return false
 	}
 	s := newSlot(h)
-	if !cn.respond(s) {
+	if !cn.Respond(s) {
 		return false
 	}
 	resp, err := c.requestController(req)
@@ -148,7 +147,7 @@ func (c *Cluster) toController(cn *conn, h reqHeader, body []byte) bool {
 		return false
 	}
 	_ = c.syncTopics()
-	s.fill(encodeResponse(h.corr, resp))
+	s.Fill(encodeResponse(h.Corr, resp))
 	return true
 }
 
@@ -175,18 +174,20 @@ func (c *Cluster) routeInitProducerID(cn *conn, h reqHeader, frame, body []byte)
 	}
 	return c.forwardThen(cn, h, frame, func(f []byte) []byte {
 		resp := kmsg.NewPtrInitProducerIDResponse()
-		resp.Version = h.version
-		if decodeResponse(f, resp) != nil || req.TransactionalID == nil {
+		resp.Version = h.Version
+		if decodeResponse(f, resp) != nil {
 			return f
 		}
-		e := Event{Kind: EventProducerInit, Broker: cn.l.node, ProducerID: resp.ProducerID, ProducerEpoch: resp.ProducerEpoch, Client: h.clientID,
-			Error: errMessage(resp.ErrorCode), Detail: "transactional.id=" + *req.TransactionalID}
+		e, ok := observe.ProducerInit(source(cn, h), req, resp)
+		if !ok {
+			return f
+		}
 		if resp.ErrorCode == 0 {
 			c.mu.Lock()
 			c.issuedEpochs[resp.ProducerID] = max(c.issuedEpochs[resp.ProducerID], resp.ProducerEpoch)
 			c.mu.Unlock()
 		}
-		c.journal.add(e)
+		c.journal.Add(e)
 		return f
 	})
 }
@@ -203,19 +204,14 @@ func (c *Cluster) fencedZombie(cn *conn, h reqHeader, pid int64, epoch int16, tx
 	if !known || epoch >= issued {
 		return false
 	}
-	c.journal.add(Event{Kind: EventProduceRejected, Broker: cn.l.node, ProducerID: pid, ProducerEpoch: epoch, Client: h.clientID,
-		Error: errMessage(kerr.ProducerFenced.Code), Detail: fmt.Sprintf("%s from epoch %d, fenced by epoch %d (transactional.id=%s)", kmsg.NameForKey(h.key), epoch, issued, txnID)})
+	c.journal.Add(Event{Kind: EventProduceRejected, Broker: cn.Node(), ProducerID: pid, ProducerEpoch: epoch, Client: h.ClientID,
+		Error: errMessage(kerr.ProducerFenced.Code), Detail: fmt.Sprintf("%s from epoch %d, fenced by epoch %d (transactional.id=%s)", kmsg.NameForKey(h.Key), epoch, issued, txnID)})
 	return true
 }
 
 // answer sends resp, fake's own answer to a request kfake never sees.
 func (c *Cluster) answer(cn *conn, h reqHeader, resp kmsg.Response) bool {
-	s := newSlot(h)
-	if !cn.respond(s) {
-		return false
-	}
-	s.fill(encodeResponse(h.corr, resp))
-	return true
+	return cn.Answer(h, resp)
 }
 
 // noteCoordinatorKeys remembers group and transactional ids so that a
@@ -247,18 +243,13 @@ func (c *Cluster) noteCoordinatorKeys(h reqHeader, body []byte) {
 // forwardThen forwards a request to kfake and passes kfake's answer
 // through fn before the client sees it.
 func (c *Cluster) forwardThen(cn *conn, h reqHeader, frame []byte, fn func([]byte) []byte) bool {
-	return c.forwardObserved(cn, h, frame, fn) != nil
+	return cn.ForwardThen(h, frame, fn) != nil
 }
 
 // forwardObserved is forwardThen returning the response's slot (nil when
 // the connection is done), for a caller that waits on the answer.
 func (c *Cluster) forwardObserved(cn *conn, h reqHeader, frame []byte, fn func([]byte) []byte) *slot {
-	s := newSlot(h)
-	s.onResp = fn
-	if !cn.respond(s) || !cn.forward(frame, s) {
-		return nil
-	}
-	return s
+	return cn.ForwardThen(h, frame, fn)
 }
 
 // rewriteMetadata makes Metadata show the model: leader, epoch, replicas,
@@ -266,7 +257,7 @@ func (c *Cluster) forwardObserved(cn *conn, h reqHeader, frame []byte, fn func([
 func (c *Cluster) rewriteMetadata(h reqHeader) func([]byte) []byte {
 	return func(frame []byte) []byte {
 		resp := kmsg.NewPtrMetadataResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if err := decodeResponse(frame, resp); err != nil {
 			return frame
 		}
@@ -321,11 +312,12 @@ func (c *Cluster) rewriteMetadata(h reqHeader) func([]byte) []byte {
 				}
 			}
 		}
-		return encodeResponse(h.corr, resp)
+		return encodeResponse(h.Corr, resp)
 	}
 }
 
-// topicName resolves a topic given by name or, in newer requests, by id.
+// topicName resolves a topic given by name or, in newer requests, by id
+// (an observe.TopicName).
 func (c *Cluster) topicName(name string, id [16]byte) string {
 	if name != "" || id == ([16]byte{}) {
 		return name
@@ -347,7 +339,7 @@ func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte
 		}
 		req := kreq.(*kmsg.OffsetForLeaderEpochRequest)
 		resp := kmsg.NewPtrOffsetForLeaderEpochResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
@@ -386,140 +378,46 @@ func (c *Cluster) rewriteEpochEnds(h reqHeader, body []byte) func([]byte) []byte
 			f.sp.LeaderEpoch, f.sp.EndOffset = f.p.endOffsetFor(f.epoch, hw)
 			c.mu.Unlock()
 		}
-		return encodeResponse(h.corr, resp)
+		return encodeResponse(h.Corr, resp)
 	}
 }
 
 // observeFetch journals the record ranges each connection was served.
 func (c *Cluster) observeFetch(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
-	readCommitted := fetchIsolation(h.version, body) == 1
+	readCommitted := observe.FetchIsolation(h.Version, body) == 1
 	return func(frame []byte) []byte {
 		resp := kmsg.NewPtrFetchResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if err := decodeResponse(frame, resp); err != nil {
 			return frame
 		}
-		for _, t := range resp.Topics {
-			name := t.Topic
-			if h.version >= 13 {
-				c.mu.Lock()
-				name = c.topicIDs[t.TopicID]
-				c.mu.Unlock()
-			}
-			for _, p := range t.Partitions {
-				first, last, ok := batchRange(p.RecordBatches)
-				if !ok || p.ErrorCode != 0 {
-					continue
-				}
-				c.journal.add(Event{Kind: EventFetch, Broker: cn.l.node, Topic: name, Partition: p.Partition, Offset: first, LastOffset: last, Client: h.clientID, Conn: cn.remote, ReadCommitted: readCommitted})
-			}
+		for _, e := range observe.Fetches(source(cn, h), resp, readCommitted, c.topicName) {
+			c.journal.Add(e)
 		}
 		return frame
 	}
 }
 
-// fetchIsolation reads a Fetch request's isolation level without decoding
-// the request: it follows ReplicaID (before v15), MaxWaitMillis, MinBytes
-// and MaxBytes. Versions before 4 have none (read_uncommitted).
-func fetchIsolation(version int16, body []byte) int8 {
-	at := 16
-	switch {
-	case version < 4:
-		return 0
-	case version >= 15:
-		at = 12
-	}
-	if len(body) <= at {
-		return 0
-	}
-	return int8(body[at])
+// source is where a client request came from, for the journal.
+func source(cn *conn, h reqHeader) observe.Source {
+	return observe.Source{Broker: cn.Node(), Client: h.ClientID, Conn: cn.Remote()}
 }
 
-// batchRange is the first and last offset of the record batches in b.
-func batchRange(b []byte) (first, last int64, ok bool) {
-	for len(b) >= 61 {
-		base := int64(be64(b[0:8]))
-		length := int(be32(b[8:12]))
-		lastDelta := int64(int32(be32(b[23:27])))
-		if !ok {
-			first, ok = base, true
-		}
-		last = base + lastDelta
-		if 12+length > len(b) || length <= 0 {
-			break
-		}
-		b = b[12+length:]
-	}
-	return first, last, ok
-}
-
-func be64(b []byte) uint64 {
-	return uint64(be32(b[0:4]))<<32 | uint64(be32(b[4:8]))
-}
-
-func be32(b []byte) uint32 {
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
-
-// observeCommit journals committed offsets that the coordinator accepted.
+// observeCommit journals committed offsets and what the coordinator
+// answered.
 func (c *Cluster) observeCommit(cn *conn, h reqHeader, body []byte) func([]byte) []byte {
 	kreq, err := decodeRequest(h, body)
 	return func(frame []byte) []byte {
 		if err != nil {
 			return frame
 		}
-		type key struct {
-			t string
-			p int32
-		}
-		offsets := map[key]int64{}
-		var group string
-		var txn bool
-		var resp kmsg.Response
-		switch r := kreq.(type) {
-		case *kmsg.OffsetCommitRequest:
-			group = r.Group
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					offsets[key{c.topicName(t.Topic, t.TopicID), p.Partition}] = p.Offset
-				}
-			}
-			resp = r.ResponseKind()
-		case *kmsg.TxnOffsetCommitRequest:
-			group, txn = r.Group, true
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					offsets[key{t.Topic, p.Partition}] = p.Offset
-				}
-			}
-			resp = r.ResponseKind()
-		default:
-			return frame
-		}
-		resp.SetVersion(h.version)
+		resp := kreq.ResponseKind()
+		resp.SetVersion(h.Version)
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
-		report := func(topic string, part int32, code int16) {
-			e := Event{Kind: EventOffsetCommit, Broker: cn.l.node, Group: group, Topic: topic, Partition: part, Offset: offsets[key{topic, part}], Client: h.clientID, Conn: cn.remote, Transactional: txn}
-			if code != 0 {
-				e.Error = errMessage(code)
-			}
-			c.journal.add(e)
-		}
-		switch r := resp.(type) {
-		case *kmsg.OffsetCommitResponse:
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					report(c.topicName(t.Topic, t.TopicID), p.Partition, p.ErrorCode)
-				}
-			}
-		case *kmsg.TxnOffsetCommitResponse:
-			for _, t := range r.Topics {
-				for _, p := range t.Partitions {
-					report(t.Topic, p.Partition, p.ErrorCode)
-				}
-			}
+		for _, e := range observe.Commits(source(cn, h), kreq, resp, c.topicName) {
+			c.journal.Add(e)
 		}
 		return frame
 	}
@@ -537,77 +435,18 @@ func (c *Cluster) observeGroup(cn *conn, h reqHeader, body []byte) func([]byte) 
 			return frame
 		}
 		resp := kreq.ResponseKind()
-		resp.SetVersion(h.version)
+		resp.SetVersion(h.Version)
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
-		e := Event{Kind: EventGroup, Broker: cn.l.node, Client: h.clientID, Conn: cn.remote}
-		switch r := resp.(type) {
-		case *kmsg.JoinGroupResponse:
-			q := kreq.(*kmsg.JoinGroupRequest)
-			c.noteJoinResponse(q.Group, r)
-			e.Group, e.Epoch, e.Error = q.Group, r.Generation, errMessage(r.ErrorCode)
-			e.Detail = fmt.Sprintf("join: member %s generation %d leader %s protocol %s", r.MemberID, r.Generation, r.LeaderID, strPtr(r.Protocol))
-		case *kmsg.SyncGroupResponse:
-			q := kreq.(*kmsg.SyncGroupRequest)
-			e.Group, e.Epoch, e.Error = q.Group, q.Generation, errMessage(r.ErrorCode)
-			e.Detail = fmt.Sprintf("sync: member %s generation %d", q.MemberID, q.Generation)
-		case *kmsg.HeartbeatResponse:
-			if r.ErrorCode == 0 {
-				return frame // healthy heartbeats would drown the journal
-			}
-			q := kreq.(*kmsg.HeartbeatRequest)
-			e.Group, e.Epoch, e.Error = q.Group, q.Generation, errMessage(r.ErrorCode)
-			e.Detail = fmt.Sprintf("heartbeat: member %s generation %d", q.MemberID, q.Generation)
-		case *kmsg.LeaveGroupResponse:
-			q := kreq.(*kmsg.LeaveGroupRequest)
-			e.Group, e.Error = q.Group, errMessage(r.ErrorCode)
-			e.Detail = "leave"
-		case *kmsg.OffsetFetchResponse:
-			// Only refusals: a KIP-848 member can learn here that it was
-			// expelled (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
-			q := kreq.(*kmsg.OffsetFetchRequest)
-			group, member, code := q.Group, "", r.ErrorCode
-			if len(q.Groups) > 0 {
-				group = q.Groups[0].Group
-				member = strPtr(q.Groups[0].MemberID)
-				e.Epoch = q.Groups[0].MemberEpoch
-			}
-			if len(r.Groups) > 0 && r.Groups[0].ErrorCode != 0 {
-				code = r.Groups[0].ErrorCode
-			}
-			if code == 0 {
-				return frame
-			}
-			e.Group, e.Error = group, errMessage(code)
-			e.Detail = "offset fetch: member " + member
-		case *kmsg.ConsumerGroupHeartbeatResponse:
-			q := kreq.(*kmsg.ConsumerGroupHeartbeatRequest)
-			if r.ErrorCode == 0 && r.MemberEpoch == q.MemberEpoch && r.Assignment == nil {
-				return frame // nothing changed
-			}
-			e.Group, e.Epoch, e.Error = q.Group, r.MemberEpoch, errMessage(r.ErrorCode)
-			e.Detail = fmt.Sprintf("consumer heartbeat: member %s epoch %d -> %d", strPtr(r.MemberID), q.MemberEpoch, r.MemberEpoch)
-			if r.Assignment != nil {
-				n := 0
-				for _, t := range r.Assignment.Topics {
-					n += len(t.Partitions)
-				}
-				e.Detail += fmt.Sprintf(", assigned %d partitions", n)
-			}
-		default:
-			return frame
+		if r, ok := resp.(*kmsg.JoinGroupResponse); ok {
+			c.noteJoinResponse(kreq.(*kmsg.JoinGroupRequest).Group, r)
 		}
-		c.journal.add(e)
+		if e, ok := observe.Group(source(cn, h), kreq, resp); ok {
+			c.journal.Add(e)
+		}
 		return frame
 	}
-}
-
-func strPtr(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // observeEndTxn journals transaction commits and aborts.
@@ -619,11 +458,11 @@ func (c *Cluster) observeEndTxn(cn *conn, h reqHeader, body []byte) func([]byte)
 			return frame
 		}
 		resp := kmsg.NewPtrEndTxnResponse()
-		resp.Version = h.version
+		resp.Version = h.Version
 		if decodeResponse(frame, resp) != nil {
 			return frame
 		}
-		c.journal.add(Event{Kind: EventTxnEnd, Broker: cn.l.node, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch, Committed: req.Commit, Client: h.clientID, Detail: "transactional.id=" + req.TransactionalID, Error: errMessage(resp.ErrorCode)})
+		c.journal.Add(observe.EndTxn(source(cn, h), req, resp))
 		return frame
 	}
 }

@@ -3,6 +3,7 @@ package fake
 import (
 	"crypto/rand"
 	"fmt"
+	"github.com/seed73168108/kafkaemu/internal/wire"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -51,15 +52,15 @@ func (cfg *config) saslOpts() []kfake.Opt {
 
 // newInternalConn is a connection of fake's own to ln's broker,
 // authenticated when the cluster requires SASL.
-func (c *Cluster) newInternalConn(ln *listener) (*conn, error) {
-	cn, err := ln.internalConn()
+func (c *Cluster) newInternalConn(ln *wire.Listener) (*conn, error) {
+	cn, err := ln.Internal()
 	if err != nil || c.cfg.internalPass == "" {
 		return cn, err
 	}
 	hs := kmsg.NewPtrSASLHandshakeRequest()
 	hs.Version = 1
 	hs.Mechanism = "PLAIN"
-	resp, err := cn.roundTrip(hs)
+	resp, err := cn.RoundTrip(hs)
 	if err == nil {
 		err = kerr.ErrorForCode(resp.(*kmsg.SASLHandshakeResponse).ErrorCode)
 	}
@@ -68,13 +69,13 @@ func (c *Cluster) newInternalConn(ln *listener) (*conn, error) {
 		auth.Version = 1
 		auth.SASLAuthBytes = []byte("\x00" + internalClientID + "\x00" + c.cfg.internalPass)
 		var r kmsg.Response
-		if r, err = cn.roundTrip(auth); err == nil {
+		if r, err = cn.RoundTrip(auth); err == nil {
 			err = kerr.ErrorForCode(r.(*kmsg.SASLAuthenticateResponse).ErrorCode)
 		}
 	}
 	if err != nil {
 		cn.Close()
-		return nil, fmt.Errorf("fake: authenticating its own connection to broker %d: %w", ln.node, err)
+		return nil, fmt.Errorf("fake: authenticating its own connection to broker %d: %w", ln.Node(), err)
 	}
 	return cn, nil
 }

@@ -30,11 +30,13 @@ type Explanation struct {
 
 // Explain explains every finding of r from the cluster's journal:
 //
-//   - lost-write, inconsistent-offsets: the truncation (dropped
-//     un-replicated tail) that removed the write, the append that had
-//     acknowledged it with its acks, and the fault that kept the
-//     followers from copying it (replication paused, a follower paused
-//     or down, a network partition);
+//   - lost-write: the truncation (dropped un-replicated tail) that
+//     removed the write, the append that had acknowledged it with its
+//     acks, and the fault that kept the followers from copying it
+//     (replication paused, a follower paused or down, a network
+//     partition, an isolated and fenced leader);
+//   - inconsistent-offsets: every write that got the offset, and the
+//     truncation that let it be handed out again;
 //   - duplicate: the dropped response (or refused produce) between a
 //     batch and its retry, which wrote it twice;
 //   - poll-skip, int-poll-skip, unseen: the commit that moved the group
@@ -134,8 +136,10 @@ func (x *explainer) ref(i int) string { return fmt.Sprintf("%s (#%d)", x.at(i), 
 
 func (x *explainer) explain(f assertions.Finding) (string, int64) {
 	switch f.Anomaly {
-	case assertions.LostWrite, assertions.InconsistentOffsets:
+	case assertions.LostWrite:
 		return x.lost(f)
+	case assertions.InconsistentOffsets:
+		return x.inconsistent(f)
 	case assertions.Duplicate:
 		return x.duplicate(f)
 	case assertions.PollSkip, assertions.IntPollSkip, assertions.Unseen:
@@ -236,6 +240,37 @@ func (x *explainer) lost(f assertions.Finding) (string, int64) {
 		fmt.Fprintf(&b, "; broker %d leads from epoch %d", x.evs[l].Leader, x.evs[l].Epoch)
 	}
 	return b.String(), t.Seq
+}
+
+// inconsistent: the writes that got the same offset, and the truncation
+// between them.
+func (x *explainer) inconsistent(f assertions.Finding) (string, int64) {
+	idx := x.parts[partKey{f.Topic, f.Partition}]
+	var writes []string
+	trunc, last := -1, -1
+	for _, i := range idx {
+		e := &x.evs[i]
+		switch {
+		case isAppend(e) && covers(e, f.Offset):
+			writes = append(writes, fmt.Sprintf("broker %d (acks=%d, %s) at %s", e.Broker, e.Acks, e.Client, x.ref(i)))
+			last = i
+		case e.Kind == fake.EventTruncate && covers(e, f.Offset) && trunc < 0:
+			trunc = i
+		}
+	}
+	if len(writes) < 2 {
+		return x.lost(f)
+	}
+	s := fmt.Sprintf("offset %d was handed out %d times: by %s", f.Offset, len(writes), strings.Join(writes, ", then by "))
+	if trunc < 0 {
+		return s, x.evs[last].Seq
+	}
+	t := &x.evs[trunc]
+	s += fmt.Sprintf("; the tail %d..%d was dropped at %s", t.Offset, t.LastOffset, x.ref(trunc))
+	if t.Detail != "" {
+		s += " (" + t.Detail + ")"
+	}
+	return s, t.Seq
 }
 
 // notCopied says what kept the followers of topic[part] from copying

@@ -20,6 +20,12 @@
 //     first write to its commit (green) or abort (red), with producer
 //     initialisations and fenced writes.
 //
+// The time axis gives up to half its width to time and the rest to the
+// order of the journal, so that a burst of events at one instant (the
+// virtual clock of a synctest bubble stands still while the cluster
+// works) still spreads out; a run on a virtual clock is drawn in journal
+// order, its labels at the instants the clock moved.
+//
 // Hovering over anything shows the journal event behind it. A lane with
 // more than a few thousand events draws them aggregated per pixel column
 // (the hover text then counts them), so a million-event journal makes a

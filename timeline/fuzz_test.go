@@ -22,6 +22,7 @@ func FuzzRead(f *testing.F) {
 	f.Add(`{"seq":1,"kind":"append","topic":"t","partition":0,"offset":5,"last_offset":2}` + "\n")
 	f.Add(`{"seq":1,"time":"2026-01-01T00:00:00Z","kind":"leader-change","topic":"t","leader":-7,"epoch":1,"isr":[]}` + "\n" + `{"kind":"truncate","topic":"t","offset":9,"last_offset":-3}`)
 	f.Add(`{"kind":"txn-end","producer_id":3}` + "\n" + `{"kind":"fault-removed","detail":"x brokers [1 2"}` + "\n" + `{"kind":"fault-added","detail":"network-partition brokers [0 x]"}`)
+	f.Add(`{"kind":"append","topic":"t","time":"0001-01-01T00:00:00Z","last_offset":9223372036854775807}` + "\n" + `{"kind":"truncate","topic":"t","time":"9999-12-31T23:59:59Z","offset":-9223372036854775808}`)
 	f.Add(`{"kind":"group","group":"g","epoch":2147483647,"detail":"join"}` + "\n" + "[]\n{\"kind\":5}\nnull\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		evs, err := timeline.Read(strings.NewReader(in))

@@ -129,8 +129,8 @@ type model struct {
 	tsMax []int64 // the latest time up to each event (times may go back in a foreign journal)
 	span  int64
 	t0    time.Time
-	// An event's x gives half the width to its time and half to its
-	// place in the journal: a burst at one instant (the virtual clock
+	// An event's x gives up to half the width to its time and the rest to
+	// its place in the journal: a burst at one instant (the virtual clock
 	// stands still while the cluster works) still spreads out.
 	perNS, perEvent float64
 	colW            int64 // px per aggregated column
@@ -172,10 +172,20 @@ func newModel(evs []fake.Event) *model {
 		top = max(top, prev)
 		m.tsMax[i] = top
 	}
-	byTime, byEvent := 0.5, 0.5
-	if m.span == 0 {
-		byTime, byEvent = 0, 1
+	// Time counts as far as the events have times of their own: a run on
+	// a virtual clock happens at a few instants, and is drawn in journal
+	// order.
+	distinct := 0
+	for i := range m.ts {
+		if i == 0 || m.ts[i] != m.ts[i-1] {
+			distinct++
+		}
 	}
+	byTime := 0.5 * min(1, float64(distinct)/(float64(len(evs))/4+1))
+	if m.span == 0 {
+		byTime = 0
+	}
+	byEvent := 1 - byTime
 	if m.span > 0 {
 		m.perNS = byTime * plotW / float64(m.span)
 	}
@@ -185,7 +195,8 @@ func newModel(evs []fake.Event) *model {
 	return m
 }
 
-// x is the pixel column of event i (or of a segment's end at i).
+// x is the pixel column of event i (or of a segment's end at i): see
+// perNS and perEvent.
 func (m *model) x(i int64) int64 {
 	if i < 0 || int(i) >= len(m.ts) {
 		i = int64(len(m.ts) - 1)
@@ -306,6 +317,12 @@ func (m *model) learn() {
 					pl = m.part(e.Topic, e.Partition)
 					lastPart = pl
 				}
+			}
+		}
+		switch e.Kind {
+		case fake.EventAppend, fake.EventHighWatermark, fake.EventTruncate, fake.EventLeaderChange, fake.EventISRChange:
+			if pl == nil {
+				continue // no partition to draw it on (a foreign journal)
 			}
 		}
 		switch e.Kind {
@@ -636,7 +653,8 @@ func (m *model) axis(o *out, height int64) {
 	o.s(`<g class="axis">`)
 	step := niceStep(m.span / 10)
 	last := int64(-1000)
-	for t := int64(0); t <= m.span && step > 0; t += step {
+	for k := int64(0); step > 0 && k <= m.span/step; k++ {
+		t := k * step // at most span: no overflow
 		x := m.xAt(t)
 		if x-last < 60 {
 			continue
@@ -971,7 +989,8 @@ func (m *model) drawTxns(o *out, y, h int64) {
 	}
 }
 
-// drawMarks draws the anomalies of one partition lane.
+// drawMarks draws the anomalies of one partition lane, each just after
+// its cause (so that the cause stays in view), at its offset.
 func (m *model) drawMarks(o *out, p *partLane, marks []Mark, yOf func(int64) int64) {
 	for _, mk := range marks {
 		t, ok := m.seqIndex(mk.Seq)
@@ -985,9 +1004,13 @@ func (m *model) drawMarks(o *out, p *partLane, marks []Mark, yOf func(int64) int
 			}
 		}
 		o.s(`<circle class="mk"`)
-		o.num("cx", m.x(t))
+		o.num("cx", m.x(t)+7)
 		o.num("cy", (yOf(mk.Offset)+yOf(mk.Offset+1))/2)
-		o.s(` r="5"`)
+		if len(marks) > 10 {
+			o.s(` r="3"`)
+		} else {
+			o.s(` r="5"`)
+		}
 		o.attr("data-anomaly", mk.Anomaly)
 		o.attr("data-topic", mk.Topic)
 		o.num("data-partition", int64(mk.Partition))
@@ -1058,7 +1081,7 @@ h1{font-size:18px;margin:0 0 6px}h2{font-size:15px}
 .hw{fill:none;stroke:#2b6cb0;stroke-width:1.5}.leo{fill:none;stroke:#888;stroke-dasharray:3 2}
 .aA{fill:#2b4c7e}.aT{fill:#8e44ad}.a1{fill:#e67e22}.a0{fill:#c0392b}.ag{opacity:.75}
 .tr{fill:#e00}.rj{fill:#e00;opacity:.6}
-.mk{fill:#fff200;stroke:#d00;stroke-width:2.5}
+.mk{fill:#fff200;stroke:#d00;stroke-width:1.5}
 .gen0{fill:#e8eef7}.gen1{fill:#d3deef}.gJ{fill:#2e8b57}.gL{fill:#888}.gX{fill:#d00}.gE{fill:#e74c3c}.gR{fill:#f39c12}.gP{fill:#8e44ad}.gC{fill:#16a085}.gO{fill:#bbb}.cm{fill:#2b6cb0}
 .fb{fill:#f7c98b}.fh{fill:#a0522d}
 .tO{fill:#ccc}.tC{fill:#59a14f}.tA{fill:#e15759}.tI{fill:#333}.tF{fill:#d00}

@@ -44,8 +44,48 @@ type endpoint struct {
 	parse func(p *params) func() (any, error)
 }
 
+// target is what the API acts on: the emulator (kafkaemu serve) or a real
+// cluster behind the fault proxy (kafkaemu proxy), which answers the verbs
+// that need the emulator's model with 501 Not Implemented.
+type target interface {
+	brokersView() any // GET /brokers
+	Brokers() []fake.BrokerState
+	Topics() []string
+	Partition(topic string, partition int32) (fake.PartitionState, error)
+	Groups() ([]string, error)
+	Group(group string) (*kfake.GroupInfo, error)
+	FailLeader(topic string, partition int32) (int32, error)
+	PauseReplication(topic string, partition int32) error
+	ResumeReplication(topic string, partition int32) error
+	PauseFollower(broker int32) error
+	ResumeFollower(broker int32) error
+	KillBroker(id int32) error
+	RestartBroker(id int32) error
+	Rebalance(ctx context.Context, group string) error
+	ExpireMember(group, memberID string) error
+	JoinPhantom(group string, n int) ([]string, error)
+	LeavePhantom(group string, n int) error
+	MoveCoordinator(group string) (int32, error)
+	InjectError(f kfake.Fault) (*fake.InjectedError, error)
+	AddFault(f fake.NetFault, targets ...fake.Target) (*fake.FaultHandle, error)
+	Journal() []fake.Event
+	JournalDropped() int64
+	WriteJournal(w io.Writer) error
+	Seed() int64
+	brokerHistory(ctx context.Context) (*assertions.History, error) // GET /check
+}
+
+// emulator is the API's target under kafkaemu serve.
+type emulator struct{ *fake.Cluster }
+
+func (e emulator) brokersView() any { return e.Brokers() }
+
+func (e emulator) brokerHistory(ctx context.Context) (*assertions.History, error) {
+	return harness.BrokerHistoryOf(ctx, e.Cluster)
+}
+
 type api struct {
-	c         *fake.Cluster
+	c         target
 	endpoints map[string]map[string]*endpoint // path -> method -> endpoint
 
 	mu     sync.Mutex
@@ -68,12 +108,15 @@ type installed struct {
 // faultTargets are the network fault parameters that narrow a fault.
 var faultTargets = []string{"broker", "client", "requests", "count"}
 
-func newAPI(c *fake.Cluster) *api {
+// newAPI is the API of kafkaemu serve.
+func newAPI(c *fake.Cluster) *api { return newTargetAPI(emulator{c}) }
+
+func newTargetAPI(c target) *api {
 	a := &api{c: c, faults: map[int]*installed{}, endpoints: map[string]map[string]*endpoint{}}
 	get := func(path string, names []string, fn func(p *params) (any, error)) {
 		a.add("GET", path, names, func(p *params) func() (any, error) { return func() (any, error) { return fn(p) } })
 	}
-	get("/brokers", nil, func(*params) (any, error) { return a.c.Brokers(), nil })
+	get("/brokers", nil, func(*params) (any, error) { return a.c.brokersView(), nil })
 	get("/topics", nil, func(*params) (any, error) { return a.topics(), nil })
 	a.add("GET", "/check", []string{"topic", "consumed-by"}, a.check)
 	a.add("GET", "/partitions", []string{"topic", "partition"}, a.partitions)
@@ -301,6 +344,12 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: this endpoint takes %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
 		return
 	}
+	if u, ok := a.c.(interface{ unsupported(path string) string }); ok {
+		if why := u.unsupported(path); why != "" {
+			writeError(w, http.StatusNotImplemented, why)
+			return
+		}
+	}
 	values, err := a.form(r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -451,7 +500,7 @@ func (a *api) check(p *params) func() (any, error) {
 	return func() (any, error) {
 		ctx, cancel := contextTimeout(30 * time.Second)
 		defer cancel()
-		h, err := harness.BrokerHistoryOf(ctx, a.c)
+		h, err := a.c.brokerHistory(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -685,7 +734,7 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // err; the getters then return zero values and the action does not run.
 type params struct {
 	v        url.Values
-	c        *fake.Cluster
+	c        target
 	path     string // the {group} of /groups/{group}
 	endpoint string
 	err      error

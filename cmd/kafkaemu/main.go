@@ -1,8 +1,10 @@
 // Command kafkaemu runs an emulated Kafka cluster outside go test, for
 // suites in other languages: the brokers listen on 127.0.0.1 and an HTTP
-// API on 127.0.0.1 breaks the cluster on purpose.
+// API on 127.0.0.1 breaks the cluster on purpose. kafkaemu proxy puts the
+// same API in front of a real cluster (docs/real-cluster.md).
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
+//	kafkaemu proxy -upstream kafka-1:9092    # the fault proxy in front of a real cluster
 //	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
 //	kafkaemu run -html pages scenarios/library   # ... and a timeline page per scenario in pages/
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
@@ -31,6 +33,19 @@
 // later (a full disk) stops serve with the error. SIGINT and SIGTERM stop
 // the API, close the cluster and flush the journal file.
 //
+// proxy's flags: -upstream host:port[,host:port...] (required; one broker
+// is enough, the proxy finds the rest and fronts every one, one listener
+// each), -listen-host H (default 127.0.0.1; another needs
+// -allow-non-loopback), -upstream-tls, -upstream-ca FILE,
+// -upstream-server-name NAME (TLS to the upstream; clients speak
+// plaintext to the proxy), -upstream-sasl MECHANISM:user:password (the
+// proxy's own requests; clients' SASL passes through), -seed N, -http,
+// -addr-file FILE (as serve's, with "upstream"), -dial-timeout D,
+// -max-request-bytes N, -idle-timeout D. It serves the API below for the
+// network faults, /journal, /timeline, /brokers, /topics, /partitions,
+// /faults and /fail-leader (the upstream's ElectLeaders); the verbs that
+// need the emulator's model answer 501 with the reason.
+//
 // HTTP API: POST for faults, GET for state. Parameters go in the query
 // string (or a form body) and are named as in the scenario YAML
 // (scenarios/REFERENCE.md); durations are Go durations ("10ms"); request
@@ -39,7 +54,8 @@
 // answer is JSON: the result (verbs without one answer {"ok":true}), or
 // {"error":"..."} with 400 (bad parameter), 404, 405, 409 (the verb
 // failed: a broker already down, replication already paused, ...), 413 (a
-// body over 64 KiB) or 414 (a query string over 4 KiB).
+// body over 64 KiB), 414 (a query string over 4 KiB) or, under kafkaemu
+// proxy, 501 (the verb needs the emulator).
 //
 //	GET  /brokers                          brokers, their addresses and state
 //	GET  /topics                           topics, their partition count and replication factor
@@ -99,6 +115,7 @@ func main() {
 // usage is what kafkaemu -h prints.
 const usage = `usage:
   kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
+  kafkaemu proxy -upstream HOST:PORT,...  the same fault API in front of a real cluster (kafkaemu proxy -h for its flags)
   kafkaemu run [-seed N] [-v] [-html DIR] FILE|DIR...  scenario files (a directory: its *.yaml), outside go test; -html: a timeline page each
   kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report; -html FILE|- as a page
   kafkaemu help                           this text
@@ -114,11 +131,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, nil)
+	case "proxy":
+		return proxyCmd(ctx, args[1:], stdout, stderr, nil)
 	case "run":
 		return runFiles(args[1:], stdout, stderr)
 	case "timeline":
 		return timelineCmd(args[1:], stdin, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve, run, timeline, help (kafkaemu -h)", args[0])
+		return fmt.Errorf("unknown command %q; commands: serve, proxy, run, timeline, help (kafkaemu -h)", args[0])
 	}
 }

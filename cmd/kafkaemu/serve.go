@@ -182,28 +182,42 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if jf != nil {
 		journalFailed = jf.failed
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	var stopped error // why serve stops, if not ctx (SIGINT, SIGTERM)
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		return closeAll(err)
-	case <-journalFailed: // a journal the file does not hold all of is no journal: stop
-		stopped = errors.New("stopping: the journal file cannot be written")
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return closeAll(err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	// A journal the file does not hold all of is no journal: stop.
+	journalStopped, err := runHTTP(ctx, srv, ln, journalFailed)
+	if err != nil {
 		return closeAll(err)
 	}
 	if err := closeAll(nil); err != nil {
 		return err
 	}
-	return stopped
+	if journalStopped {
+		return errors.New("stopping: the journal file cannot be written")
+	}
+	return nil
+}
+
+// runHTTP serves srv on ln until ctx ends (SIGINT, SIGTERM) or failed is
+// closed (nil: never), then shuts it down. stopped reports that failed
+// ended it.
+func runHTTP(ctx context.Context, srv *http.Server, ln net.Listener, failed <-chan struct{}) (stopped bool, err error) {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return false, err
+	case <-failed:
+		stopped = true
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return stopped, err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return stopped, err
+	}
+	return stopped, nil
 }
 
 // The bounds of -journal-max: by default a million events in memory
@@ -218,6 +232,8 @@ type addrs struct {
 	Brokers []string `json:"brokers"` // host:port of each broker, by id
 	API     string   `json:"api"`     // the fault API's base URL
 	Seed    int64    `json:"seed"`
+	// Upstream is the real cluster's bootstrap list (kafkaemu proxy only).
+	Upstream []string `json:"upstream,omitempty"`
 }
 
 // writeAddrFile writes the addresses to path at once (a temporary file
@@ -227,8 +243,13 @@ func writeAddrFile(path string, c *fake.Cluster, api string) error {
 	if err != nil {
 		return err
 	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes a temporary file and renames it into place.
+func writeFileAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package fake
+package wire
 
 import "net"
 

@@ -1,4 +1,4 @@
-package fake
+package wire
 
 import (
 	"encoding/binary"
@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/journal"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -19,9 +20,9 @@ import (
 // The wire layer validates every request a client sends before anything
 // else sees it: kfake panics on a request key it does not know and
 // allocates whatever length a frame announces, so one broken or hostile
-// client could take down the whole process. A request is forwarded only
-// if its length is within MaxRequestBytes, its key and version are ones
-// the cluster advertises in ApiVersions, and its body decodes; anything
+// client could take down the whole process. A request is routed only if
+// its length is within MaxRequestBytes, its key and version are ones the
+// backend advertises in ApiVersions, and its body decodes; anything
 // else closes that connection (as Kafka closes the connection of a client
 // that sends an invalid request) and is journaled as a bad-request event.
 // Memory for a frame is taken as its bytes arrive, and a connection that
@@ -39,93 +40,23 @@ const (
 	journalBytes = 64       // how much of a bad frame the journal shows
 )
 
-type wireConfig struct {
-	maxRequest int           // 0: DefaultMaxRequestBytes
-	idle       time.Duration // 0: DefaultIdleTimeout
-	unchecked  bool          // tests only: the wire layer as it was before validation
-}
-
-// MaxRequestBytes is Kafka's socket.request.max.bytes: a request frame
-// announcing more than n bytes closes its connection (journaled as
-// bad-request) before any of its body is read. The default is
-// DefaultMaxRequestBytes (100 MiB).
-func MaxRequestBytes(n int) Option {
-	return func(c *config) error {
-		if n < 64 || n > 1<<31-1 {
-			return fmt.Errorf("fake.MaxRequestBytes(%d): want 64 to %d bytes", n, 1<<31-1)
-		}
-		c.wire.maxRequest = n
-		return nil
-	}
-}
-
-// IdleTimeout is Kafka's connections.max.idle.ms: a client connection
-// that sends no request for d while no answer is owed to it is closed,
-// and so is one that begins a request and does not send all of it within
-// d (a stalled or trickling client; journaled as bad-request). The
-// default is DefaultIdleTimeout (1 minute).
-func IdleTimeout(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("fake.IdleTimeout(%v): want a positive duration", d)
-		}
-		c.wire.idle = d
-		return nil
-	}
-}
-
-func (w wireConfig) maxBytes() int {
-	if w.maxRequest == 0 {
+func (c *Config) maxBytes() int {
+	if c.MaxRequestBytes == 0 {
 		return DefaultMaxRequestBytes
 	}
-	return w.maxRequest
+	return c.MaxRequestBytes
 }
 
-func (w wireConfig) idleTimeout() time.Duration {
-	if w.idle == 0 {
+func (c *Config) idleTimeout() time.Duration {
+	if c.IdleTimeout == 0 {
 		return DefaultIdleTimeout
 	}
-	return w.idle
-}
-
-// apiVersions is what the cluster advertises in ApiVersions, asked of
-// kfake once (it honours kfake.MaxVersions): key -> min and max version.
-type apiVersions struct {
-	mu   sync.Mutex // one load at a time
-	keys atomic.Pointer[map[int16][2]int16]
-}
-
-// versions is the advertised table; nil when kfake cannot be asked (the
-// cluster is closing).
-func (c *Cluster) versions() map[int16][2]int16 {
-	v := &c.apiVersions
-	if keys := v.keys.Load(); keys != nil {
-		return *keys
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if keys := v.keys.Load(); keys != nil {
-		return *keys
-	}
-	resp, err := c.request(-1, kmsg.NewPtrApiVersionsRequest()) // v0: no client software to validate
-	if err != nil {
-		return nil
-	}
-	r := resp.(*kmsg.ApiVersionsResponse)
-	if r.ErrorCode != 0 {
-		return nil
-	}
-	keys := make(map[int16][2]int16, len(r.ApiKeys))
-	for _, k := range r.ApiKeys {
-		keys[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
-	}
-	v.keys.Store(&keys)
-	return keys
+	return c.IdleTimeout
 }
 
 // badRequest is why a frame is refused.
 type badRequest struct {
-	h      reqHeader
+	h      Header
 	parsed bool // h was read from the frame
 	reason string
 	head   []byte // the frame's first bytes
@@ -133,13 +64,13 @@ type badRequest struct {
 }
 
 // nextRequest reads the client's next request and returns it when it may
-// be routed. A request that must not reach kfake closes the connection
-// (ok false) after the journal records why; an ApiVersions request at a
-// version the cluster does not speak is answered here, as Kafka answers
-// it, and reading goes on.
-func (cn *conn) nextRequest() (h reqHeader, frame, body []byte, ok bool) {
-	c := cn.l.c
-	if c.cfg.wire.unchecked {
+// be routed. A request that must not reach the backend closes the
+// connection (ok false) after the journal records why; an ApiVersions
+// request at a version the backend does not speak is answered here, as
+// Kafka answers it, and reading goes on.
+func (cn *Conn) nextRequest() (h Header, frame, body []byte, ok bool) {
+	c := &cn.l.cfg
+	if c.Unchecked {
 		return cn.readUnchecked()
 	}
 	for {
@@ -153,7 +84,7 @@ func (cn *conn) nextRequest() (h reqHeader, frame, body []byte, ok bool) {
 		}
 		if bad != nil {
 			if !bad.quiet {
-				c.journalBad(cn, bad)
+				cn.journalBad(bad)
 			}
 			return h, nil, nil, false
 		}
@@ -164,29 +95,29 @@ func (cn *conn) nextRequest() (h reqHeader, frame, body []byte, ok bool) {
 		// answers a v0 response carrying UNSUPPORTED_VERSION and the
 		// ApiVersions versions it does speak, and the client retries
 		// at one of them (KIP-511).
-		if !c.net.beforeRoute(cn, h) {
+		if !cn.beforeRoute(h) {
 			return h, nil, nil, false
 		}
-		vs := c.versions()[int16(kmsg.ApiVersions)]
+		vs := c.Versions()[int16(kmsg.ApiVersions)]
 		resp := kmsg.NewPtrApiVersionsResponse()
 		resp.ErrorCode = kerr.UnsupportedVersion.Code
 		k := kmsg.NewApiVersionsResponseApiKey()
 		k.ApiKey, k.MinVersion, k.MaxVersion = int16(kmsg.ApiVersions), vs[0], vs[1]
 		resp.ApiKeys = append(resp.ApiKeys, k)
-		if !c.answer(cn, h, resp) {
+		if !cn.Answer(h, resp) {
 			return h, nil, nil, false
 		}
 	}
 }
 
 // checkRequest validates a whole frame. unsupported is set for an
-// ApiVersions request at a version the cluster does not speak, which is
+// ApiVersions request at a version the backend does not speak, which is
 // answered, not forwarded.
-func (c *Cluster) checkRequest(frame []byte) (h reqHeader, body []byte, unsupported bool, _ *badRequest) {
-	bad := func(h reqHeader, parsed bool, format string, args ...any) *badRequest {
-		if h.clientID == "" && len(frame) >= 14 { // for the journal, if it is there
+func (c *Config) checkRequest(frame []byte) (h Header, body []byte, unsupported bool, _ *badRequest) {
+	bad := func(h Header, parsed bool, format string, args ...any) *badRequest {
+		if h.ClientID == "" && len(frame) >= 14 { // for the journal, if it is there
 			if n := int(int16(binary.BigEndian.Uint16(frame[12:]))); n > 0 && 14+n <= len(frame) {
-				h.clientID = string(frame[14 : 14+n])
+				h.ClientID = string(frame[14 : 14+n])
 			}
 		}
 		return &badRequest{h: h, parsed: parsed, reason: fmt.Sprintf(format, args...), head: frame}
@@ -194,59 +125,41 @@ func (c *Cluster) checkRequest(frame []byte) (h reqHeader, body []byte, unsuppor
 	if len(frame) < 12 {
 		return h, nil, false, bad(h, false, "the request header does not decode (%d bytes)", len(frame)-4)
 	}
-	h.key = int16(binary.BigEndian.Uint16(frame[4:]))
-	h.version = int16(binary.BigEndian.Uint16(frame[6:]))
-	h.corr = int32(binary.BigEndian.Uint32(frame[8:]))
-	vs := c.versions()
-	if vs == nil { // the cluster is closing: not the client's fault
+	h.Key = int16(binary.BigEndian.Uint16(frame[4:]))
+	h.Version = int16(binary.BigEndian.Uint16(frame[6:]))
+	h.Corr = int32(binary.BigEndian.Uint32(frame[8:]))
+	vs := c.Versions()
+	if vs == nil { // the backend is closing: not the client's fault
 		return h, nil, false, &badRequest{quiet: true}
 	}
-	name := kmsg.NameForKey(h.key)
-	r, known := vs[h.key]
+	name := kmsg.NameForKey(h.Key)
+	r, known := vs[h.Key]
 	switch {
-	case !known && kmsg.RequestForKey(h.key) == nil:
-		return h, nil, false, bad(h, true, "unknown request key %d", h.key)
+	case !known && kmsg.RequestForKey(h.Key) == nil:
+		return h, nil, false, bad(h, true, "unknown request key %d", h.Key)
 	case !known:
-		return h, nil, false, bad(h, true, "request key %d (%s) is not served by this cluster", h.key, name)
-	case h.version < r[0] || h.version > r[1]:
-		if h.key == int16(kmsg.ApiVersions) {
+		return h, nil, false, bad(h, true, "request key %d (%s) is not served by this cluster", h.Key, name)
+	case h.Version < r[0] || h.Version > r[1]:
+		if h.Key == int16(kmsg.ApiVersions) {
 			return h, nil, true, nil
 		}
-		return h, nil, false, bad(h, true, "%s v%d is not supported (the cluster speaks v%d to v%d)", name, h.version, r[0], r[1])
+		return h, nil, false, bad(h, true, "%s v%d is not supported (the cluster speaks v%d to v%d)", name, h.Version, r[0], r[1])
 	}
-	h, body, ok := parseHeader(frame)
+	h, body, ok := ParseHeader(frame)
 	if !ok {
-		return h, nil, false, bad(h, true, "the %s v%d request header does not decode", name, h.version)
+		return h, nil, false, bad(h, true, "the %s v%d request header does not decode", name, h.Version)
 	}
-	req := kmsg.RequestForKey(h.key)
-	req.SetVersion(h.version)
+	req := kmsg.RequestForKey(h.Key)
+	req.SetVersion(h.Version)
 	if err := req.ReadFrom(body); err != nil {
-		return h, nil, false, bad(h, true, "%s v%d body does not decode: %v", name, h.version, err)
+		return h, nil, false, bad(h, true, "%s v%d body does not decode: %v", name, h.Version, err)
 	}
-	if n := newPartitions(req); n > maxNewPartitions {
-		return h, nil, false, bad(h, true, "%s asks for %d partitions, more than the emulator's limit of %d a request", name, n, maxNewPartitions)
+	if c.Check != nil {
+		if err := c.Check(req); err != nil {
+			return h, nil, false, bad(h, true, "%s %v", name, err)
+		}
 	}
 	return h, body, false, nil
-}
-
-// maxNewPartitions bounds the partitions one request may create: kfake
-// and the model hold every partition in memory, and one CreateTopics
-// asking for two billion would end the process.
-const maxNewPartitions = 100_000
-
-func newPartitions(req kmsg.Request) int64 {
-	var n int64
-	switch r := req.(type) {
-	case *kmsg.CreateTopicsRequest:
-		for _, t := range r.Topics {
-			n += max(int64(t.NumPartitions), int64(len(t.ReplicaAssignment)))
-		}
-	case *kmsg.CreatePartitionsRequest:
-		for _, t := range r.Topics {
-			n += int64(t.Count)
-		}
-	}
-	return n
 }
 
 // readFrame reads one length-prefixed frame. Between frames the
@@ -254,8 +167,8 @@ func newPartitions(req kmsg.Request) int64 {
 // answer); once a frame begins, all of it must arrive within IdleTimeout.
 // Memory is taken as bytes arrive: a frame announcing 2 GiB and sending
 // ten bytes holds a small buffer, never the announced length.
-func (cn *conn) readFrame() ([]byte, *badRequest, error) {
-	w := cn.l.c.cfg.wire
+func (cn *Conn) readFrame() ([]byte, *badRequest, error) {
+	w := &cn.l.cfg
 	idle := w.idleTimeout()
 	var size [4]byte
 	for {
@@ -307,12 +220,12 @@ func (cn *conn) readFrame() ([]byte, *badRequest, error) {
 
 // stalled is the bad request of a frame cut short after got bytes: by
 // the idle timeout (journaled) or by the client closing (not).
-func (cn *conn) stalled(got []byte, want int, err error) *badRequest {
+func (cn *Conn) stalled(got []byte, want int, err error) *badRequest {
 	if !errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil
 	}
 	return &badRequest{
-		reason: fmt.Sprintf("stalled: %d of %d bytes arrived within %v (IdleTimeout)", len(got), want, cn.l.c.cfg.wire.idleTimeout()),
+		reason: fmt.Sprintf("stalled: %d of %d bytes arrived within %v (IdleTimeout)", len(got), want, cn.l.cfg.idleTimeout()),
 		head:   got,
 	}
 }
@@ -322,38 +235,76 @@ func (cn *conn) stalled(got []byte, want int, err error) *badRequest {
 // fault, or in writeLoop's hands; counting only the channels missed the
 // one writeLoop held, so a long poll answered just as the idle deadline
 // passed was closed as idle).
-func (cn *conn) owed() bool { return cn.unanswered.Load() > 0 || len(cn.fwd) > 0 }
+func (cn *Conn) owed() bool { return cn.unanswered.Load() > 0 || len(cn.fwd) > 0 }
 
 // journalBad records a refused request. A stall cut short by the client
 // closing its end is not journaled (err without bad).
-func (c *Cluster) journalBad(cn *conn, b *badRequest) {
+func (cn *Conn) journalBad(b *badRequest) {
+	if cn.l.cfg.Journal == nil {
+		return
+	}
 	head := b.head
 	if len(head) > journalBytes {
 		head = head[:journalBytes]
 	}
-	e := Event{Kind: EventBadRequest, Broker: cn.l.node, Conn: cn.remote, APIKey: -1, APIVersion: -1, Error: b.reason, Detail: hex.EncodeToString(head)}
+	e := journal.Event{Kind: journal.EventBadRequest, Broker: cn.Node(), Conn: cn.remote, APIKey: -1, APIVersion: -1, Error: b.reason, Detail: hex.EncodeToString(head)}
 	if b.parsed {
-		e.APIKey, e.APIVersion, e.Client = b.h.key, b.h.version, b.h.clientID
+		e.APIKey, e.APIVersion, e.Client = b.h.Key, b.h.Version, b.h.ClientID
 	}
-	c.journal.add(e)
+	cn.l.cfg.Journal.Add(e)
 }
 
 // readUnchecked is the wire layer before validation, for benchmarks
 // comparing the two.
-func (cn *conn) readUnchecked() (reqHeader, []byte, []byte, bool) {
+func (cn *Conn) readUnchecked() (Header, []byte, []byte, bool) {
 	var size [4]byte
 	if _, err := io.ReadFull(cn.tcp, size[:]); err != nil {
-		return reqHeader{}, nil, nil, false
+		return Header{}, nil, nil, false
 	}
 	n := binary.BigEndian.Uint32(size[:])
 	if n > maxFrame || n < 8 {
-		return reqHeader{}, nil, nil, false
+		return Header{}, nil, nil, false
 	}
 	frame := make([]byte, 4+n)
 	copy(frame, size[:])
 	if _, err := io.ReadFull(cn.tcp, frame[4:]); err != nil {
-		return reqHeader{}, nil, nil, false
+		return Header{}, nil, nil, false
 	}
-	h, body, ok := parseHeader(frame)
+	h, body, ok := ParseHeader(frame)
 	return h, frame, body, ok
+}
+
+// Versions remembers what a backend advertises in ApiVersions (key ->
+// min and max version), asked once; its zero value is ready to use.
+type Versions struct {
+	mu   sync.Mutex // one load at a time
+	keys atomic.Pointer[map[int16][2]int16]
+}
+
+// Get is the advertised table, asking ask the first time; nil while the
+// backend cannot be asked (it is closing, or answered an error). ask
+// sends a v0 ApiVersions request: no client software to validate.
+func (v *Versions) Get(ask func(*kmsg.ApiVersionsRequest) (kmsg.Response, error)) map[int16][2]int16 {
+	if keys := v.keys.Load(); keys != nil {
+		return *keys
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if keys := v.keys.Load(); keys != nil {
+		return *keys
+	}
+	resp, err := ask(kmsg.NewPtrApiVersionsRequest())
+	if err != nil {
+		return nil
+	}
+	r, ok := resp.(*kmsg.ApiVersionsResponse)
+	if !ok || r.ErrorCode != 0 {
+		return nil
+	}
+	keys := make(map[int16][2]int16, len(r.ApiKeys))
+	for _, k := range r.ApiKeys {
+		keys[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
+	}
+	v.keys.Store(&keys)
+	return keys
 }

@@ -1,4 +1,4 @@
-package fake
+package journal
 
 import (
 	"encoding/json"
@@ -42,6 +42,10 @@ const (
 	// why, APIKey and APIVersion are the request's (-1 if unread),
 	// Detail is the frame's first bytes in hex.
 	EventBadRequest EventKind = "bad-request"
+	// EventUpstreamUnreachable: the fault proxy could not connect to the
+	// upstream broker (Broker) for a client connection (Conn), which it
+	// closed; Error says why.
+	EventUpstreamUnreachable EventKind = "upstream-unreachable"
 )
 
 // Event is one thing the cluster did. Fields that do not apply are zero.
@@ -91,11 +95,11 @@ type RecordValue struct {
 
 // String is a one-line, human-readable form of e.
 func (e Event) String() string {
-	return fmt.Sprintf("#%d %s %s", e.Seq, e.Time.Format("15:04:05.000000"), e.describe())
+	return fmt.Sprintf("#%d %s %s", e.Seq, e.Time.Format("15:04:05.000000"), e.Describe())
 }
 
-// describe is e's line without its sequence number and time.
-func (e Event) describe() string {
+// Describe is e's line without its sequence number and time.
+func (e Event) Describe() string {
 	var b strings.Builder
 	b.WriteString(string(e.Kind))
 	if e.Topic != "" {
@@ -120,6 +124,9 @@ func (e Event) describe() string {
 	}
 	if e.Kind == EventBadRequest {
 		fmt.Fprintf(&b, " broker %d conn=%s key=%d version=%d", e.Broker, e.Conn, e.APIKey, e.APIVersion)
+	}
+	if e.Kind == EventUpstreamUnreachable {
+		fmt.Fprintf(&b, " broker %d conn=%s", e.Broker, e.Conn)
 	}
 	if e.Kind == EventAppend {
 		fmt.Fprintf(&b, " acks=%d", e.Acks)
@@ -166,7 +173,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	var broker, leader, epoch, offset, last bool
 	switch e.Kind {
 	case EventBrokerUp, EventBrokerDown, EventBrokerFenced, EventUnfence, EventAppend, EventFetch, EventOffsetCommit, EventProducerInit, EventTxnBegin, EventTxnEnd, EventFaultHit, EventCoordinatorMoved,
-		EventProduceRejected, EventHighWatermark, EventBadRequest:
+		EventProduceRejected, EventHighWatermark, EventBadRequest, EventUpstreamUnreachable:
 		broker = true
 	case EventGroup:
 		broker, epoch = e.Client != "", e.Client != "" // from a member's request
@@ -207,7 +214,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// Timeline renders events (a Journal, or one read back from JSON lines) as
+// Timeline renders events (a Log's, or ones read back from JSON lines) as
 // a report: a summary of what happened, then one line per event with its
 // time since the first event.
 func Timeline(events []Event) string {
@@ -238,15 +245,15 @@ func Timeline(events []Event) string {
 		count[EventFaultAdded], count[EventFaultHit], count[EventFaultRemoved])
 	start := events[0].Time
 	for _, e := range events {
-		fmt.Fprintf(&b, "%+10.3fms #%-5d %s\n", float64(e.Time.Sub(start).Microseconds())/1000, e.Seq, e.describe())
+		fmt.Fprintf(&b, "%+10.3fms #%-5d %s\n", float64(e.Time.Sub(start).Microseconds())/1000, e.Seq, e.Describe())
 	}
 	return b.String()
 }
 
-// ReadJournal reads events written by WriteJournal (or served by
-// kafkaemu serve's GET /journal). A line that is not an event is an error
-// naming the line.
-func ReadJournal(r io.Reader) ([]Event, error) {
+// Read reads events written as JSON lines (Log.WriteJSON, or kafkaemu
+// serve's and kafkaemu proxy's GET /journal). A line that is not an event
+// is an error naming the line.
+func Read(r io.Reader) ([]Event, error) {
 	var evs []Event
 	dec := json.NewDecoder(r)
 	for line := 1; ; line++ {
@@ -262,65 +269,113 @@ func ReadJournal(r io.Reader) ([]Event, error) {
 	}
 }
 
-// journal is an append-only, concurrency-safe event log.
-type journal struct {
+// Log is an append-only, concurrency-safe event log; its zero value is
+// ready to use. It numbers events from 1 (Event.Seq) and stamps each with
+// time.Now (the bubble's clock inside testing/synctest).
+type Log struct {
 	mu     sync.Mutex
 	events []Event
 	seq    int64
 	open   map[int64]bool // producer ids with a transaction in progress
-	bound  journalBound   // JournalLimit and OnJournal (journal_limit.go)
+	bound  bound          // Bound
 }
 
-func (j *journal) add(e Event) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	// Kafka has no begin on the wire (AddPartitionsToTxn is gone with
-	// KIP-890): a transaction begins, for the journal, where its first
-	// record is appended.
-	switch {
-	case e.Kind == EventAppend && e.Transactional && !j.open[e.ProducerID]:
-		if j.open == nil {
-			j.open = map[int64]bool{}
-		}
-		j.open[e.ProducerID] = true
-		j.appendLocked(Event{Kind: EventTxnBegin, Broker: e.Broker, ProducerID: e.ProducerID, ProducerEpoch: e.ProducerEpoch, Client: e.Client})
-	case e.Kind == EventTxnEnd:
-		delete(j.open, e.ProducerID)
+// bound is what Bound adds to the log.
+type bound struct {
+	limit   int // 0: unbounded
+	dropped int64
+	hooks   []func(Event)
+}
+
+// Bound keeps at most limit events in memory (0: every one), dropping the
+// oldest beyond it (Dropped counts them; Seq goes on counting, so a gap is
+// visible), and calls each hook with every event, in order, as it is
+// added and before any drop. The hooks run while the log is locked: they
+// must be quick and must not add to the log. Call Bound before the first
+// Add.
+func (l *Log) Bound(limit int, hooks ...func(Event)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bound.limit = limit
+	l.bound.hooks = append(l.bound.hooks, hooks...)
+}
+
+// Dropped is how many of the oldest events Bound's limit dropped.
+func (l *Log) Dropped() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bound.dropped
+}
+
+// recorded runs the hooks on e, the newest of events, and drops the oldest
+// events beyond the limit. It returns the events to keep. Dropping
+// re-slices from the front: append copies the kept events into a new
+// array once the old one is full, so each event is copied a bounded
+// number of times and the memory held stays within a few times the limit.
+func (b *bound) recorded(events []Event, e Event) []Event {
+	for _, fn := range b.hooks {
+		fn(e)
 	}
-	j.appendLocked(e)
+	if b.limit > 0 && len(events) > b.limit {
+		n := len(events) - b.limit
+		clear(events[:n]) // let the dropped events' records go before the array does
+		events = events[n:]
+		b.dropped += int64(n)
+	}
+	return events
 }
 
-func (j *journal) appendLocked(e Event) {
-	j.seq++
-	e.Seq = j.seq
+// Add appends e, setting its Seq and Time. A transactional append by a
+// producer with no transaction open is preceded by a txn-begin event:
+// Kafka has no begin on the wire (AddPartitionsToTxn is gone with
+// KIP-890), so a transaction begins, for the journal, where its first
+// record is appended.
+func (l *Log) Add(e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case e.Kind == EventAppend && e.Transactional && !l.open[e.ProducerID]:
+		if l.open == nil {
+			l.open = map[int64]bool{}
+		}
+		l.open[e.ProducerID] = true
+		l.appendLocked(Event{Kind: EventTxnBegin, Broker: e.Broker, ProducerID: e.ProducerID, ProducerEpoch: e.ProducerEpoch, Client: e.Client})
+	case e.Kind == EventTxnEnd:
+		delete(l.open, e.ProducerID)
+	}
+	l.appendLocked(e)
+}
+
+func (l *Log) appendLocked(e Event) {
+	l.seq++
+	e.Seq = l.seq
 	e.Time = time.Now()
-	j.events = j.bound.recorded(append(j.events, e), e)
+	l.events = l.bound.recorded(append(l.events, e), e)
 }
 
-func (j *journal) snapshot() []Event {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append([]Event(nil), j.events...)
+// Events returns every event so far, in order.
+func (l *Log) Events() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.events...)
 }
 
-// Journal returns every event so far, in order.
-func (c *Cluster) Journal() []Event { return c.journal.snapshot() }
-
-// JournalSince returns the events after the one numbered seq (Event.Seq),
-// in order: a caller that follows the journal reads only what is new.
-func (c *Cluster) JournalSince(seq int64) []Event {
-	c.journal.mu.Lock()
-	defer c.journal.mu.Unlock()
+// Since returns the events after the one numbered seq (Event.Seq), in
+// order: a caller that follows the log reads only what is new.
+func (l *Log) Since(seq int64) []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	// Seq numbers events from 1, one apart; the first dropped ones are
 	// no longer held.
-	seq -= c.journal.bound.dropped
-	return append([]Event(nil), c.journal.events[min(max(seq, 0), int64(len(c.journal.events))):]...)
+	seq -= l.bound.dropped
+	return append([]Event(nil), l.events[min(max(seq, 0), int64(len(l.events))):]...)
 }
 
-// WriteJournal writes the journal as JSON lines, one event a line.
-func (c *Cluster) WriteJournal(w io.Writer) error {
+// WriteJSON writes every event as JSON lines, one event a line (what Read
+// reads back).
+func (l *Log) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
-	for _, e := range c.journal.snapshot() {
+	for _, e := range l.Events() {
 		if err := enc.Encode(e); err != nil {
 			return err
 		}
@@ -328,12 +383,12 @@ func (c *Cluster) WriteJournal(w io.Writer) error {
 	return nil
 }
 
-// JournalTail is the last n events as readable lines, for a test log.
-func (c *Cluster) JournalTail(n int) string {
+// Tail is the last n events as readable lines, for a test log.
+func (l *Log) Tail(n int) string {
 	if n <= 0 {
 		return ""
 	}
-	evs := c.journal.snapshot()
+	evs := l.Events()
 	if len(evs) > n {
 		evs = evs[len(evs)-n:]
 	}

@@ -1,4 +1,4 @@
-package fake
+package wire
 
 import (
 	"encoding/binary"
@@ -15,11 +15,7 @@ import (
 // three 1 MiB batches (the records are not parsed: kmsg keeps them as
 // bytes) and a Fetch of three partitions.
 func BenchmarkCheckRequest(b *testing.B) {
-	c, err := New(Brokers(1))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := &Config{Versions: kmsgVersions}
 	produce := kmsg.NewPtrProduceRequest()
 	produce.Version, produce.Acks, produce.TimeoutMillis = 12, -1, 5000
 	pt := kmsg.NewProduceRequestTopic()
@@ -77,7 +73,7 @@ func BenchmarkReadFrame(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer server.Close()
-				cn := &conn{l: &listener{c: &Cluster{}}, tcp: server, fwd: make(chan *slot), out: make(chan *slot)}
+				cn := &Conn{l: &Listener{}, tcp: server, fwd: make(chan *Slot), out: make(chan *Slot)}
 				frame := make([]byte, 4+size)
 				binary.BigEndian.PutUint32(frame, uint32(size))
 				binary.BigEndian.PutUint32(frame[4:], 1) // Produce v1 header start
@@ -120,4 +116,16 @@ func processCPU() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// kmsgVersions advertises every request kmsg knows, at every version it
+// knows: a backend that serves everything.
+func kmsgVersions() map[int16][2]int16 {
+	vs := map[int16][2]int16{}
+	for key := int16(0); key < 100; key++ {
+		if req := kmsg.RequestForKey(key); req != nil {
+			vs[key] = [2]int16{0, req.MaxVersion()}
+		}
+	}
+	return vs
 }

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed73168108/kafkaemu/journal"
+	"github.com/seed73168108/kafkaemu/proxy"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// startProxy runs `kafkaemu proxy args...` until the test ends.
+func startProxy(t *testing.T, args ...string) (*proxy.Proxy, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	type up struct {
+		p    *proxy.Proxy
+		addr string
+	}
+	ready := make(chan up, 1)
+	done := make(chan error, 1)
+	var out bytes.Buffer
+	go func() {
+		done <- proxyCmd(ctx, args, &out, io.Discard, func(p *proxy.Proxy, addr string) { ready <- up{p, addr} })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("proxy: %v", err)
+		}
+		http.DefaultClient.CloseIdleConnections()
+	})
+	select {
+	case u := <-ready:
+		return u.p, "http://" + u.addr
+	case err := <-done:
+		t.Fatalf("proxy: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("proxy did not start")
+	}
+	return nil, ""
+}
+
+// TestProxyFaultAPI: kafkaemu proxy in front of a raw kfake cluster serves
+// serve's API: network faults hit and are journaled, fail-leader moves the
+// upstream's leader, and the verbs that need the emulator answer 501 with
+// the reason, before looking at their parameters.
+func TestProxyFaultAPI(t *testing.T) {
+	up, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(1, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	p, api := startProxy(t, "-upstream", up.ListenAddrs()[0], "-seed", "3")
+	code, body := call(t, "GET", api+"/brokers")
+	var brokers []proxy.Broker
+	if err := json.Unmarshal([]byte(body), &brokers); err != nil || code != 200 || len(brokers) != 3 {
+		t.Fatalf("brokers: %d %s", code, body)
+	}
+	for _, b := range brokers {
+		if b.Upstream != up.ListenAddrs()[b.ID] {
+			t.Errorf("broker %d fronts %s, want %s", b.ID, b.Upstream, up.ListenAddrs()[b.ID])
+		}
+	}
+	if code, body := call(t, "POST", api+"/drop-responses?requests=produce&count=1"); code != 200 || !strings.Contains(body, `"id":1`) {
+		t.Fatalf("drop-responses: %d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Addrs()...), kgo.DefaultProduceTopic("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("a")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	code, body = call(t, "GET", api+"/faults")
+	if code != 200 || !strings.Contains(body, `"hits":1`) {
+		t.Errorf("faults: %d %s", code, body)
+	}
+	code, body = call(t, "POST", api+"/fail-leader?topic=orders&partition=0")
+	if code != 200 || !strings.Contains(body, `"leader"`) {
+		t.Errorf("fail-leader: %d %s", code, body)
+	}
+	code, body = call(t, "GET", api+"/journal")
+	evs, err := journal.Read(strings.NewReader(body))
+	if err != nil || code != 200 {
+		t.Fatalf("journal: %d %v", code, err)
+	}
+	kinds := map[journal.EventKind]int{}
+	for _, e := range evs {
+		kinds[e.Kind]++
+	}
+	for _, k := range []journal.EventKind{journal.EventBrokerUp, journal.EventFaultAdded, journal.EventFaultHit, journal.EventFaultRemoved, journal.EventAppend, journal.EventLeaderChange} {
+		if kinds[k] == 0 {
+			t.Errorf("the journal has no %s event: %v", k, kinds)
+		}
+	}
+	if code, body := call(t, "GET", api+"/timeline"); code != 200 || !strings.Contains(body, "fault-hit") {
+		t.Errorf("timeline: %d %.200s", code, body)
+	}
+	for path, want := range map[string]string{
+		"POST /pause-replication?topic=nope": "pause-replication needs the emulator's replication model",
+		"POST /kill-broker?broker=99":        "kill-broker needs the emulator",
+		"POST /rebalance?group=g":            "rebalance needs the emulator's group coordinator",
+		"POST /inject-error?error=x":         "inject-error needs kfake's error injection",
+		"GET /groups":                        "groups needs kfake's group state",
+		"POST /isolate?broker=0":             "isolate needs the emulator's controller model",
+	} {
+		method, rest, _ := strings.Cut(path, " ")
+		code, body := call(t, method, api+rest)
+		if code != http.StatusNotImplemented || !strings.Contains(body, want) || !strings.Contains(body, "the target is a real cluster") {
+			t.Errorf("%s: %d %s; want 501 saying %q", path, code, body, want)
+		}
+	}
+	if code, body := call(t, "POST", api+"/latency?delay=oops"); code != 400 {
+		t.Errorf("latency with a bad delay: %d %s", code, body)
+	}
+}
+
+func TestProxyBadFlags(t *testing.T) {
+	up, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "-upstream is required"},
+		{[]string{"-upstream", "kafka"}, `"kafka" is not host:port`},
+		{[]string{"-upstream", up.ListenAddrs()[0], "-listen-host", "0.0.0.0"}, "-allow-non-loopback"},
+		{[]string{"-upstream", up.ListenAddrs()[0], "-http", "0.0.0.0:0"}, "loopback only"},
+		{[]string{"-upstream", up.ListenAddrs()[0], "-upstream-sasl", "gssapi:u:p"}, `mechanism "gssapi"`},
+		{[]string{"-upstream", up.ListenAddrs()[0], "-upstream-ca", "/nonexistent.pem"}, "-upstream-ca"},
+		{[]string{"-upstream", up.ListenAddrs()[0], "extra"}, `unexpected argument "extra"`},
+	} {
+		err := proxyCmd(context.Background(), tc.args, io.Discard, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("kafkaemu proxy %v: %v; want an error saying %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestProxyOverServeProcess: the upstream is `kafkaemu serve` in another
+// process, the proxy `kafkaemu proxy` in a third. A kgo client produces
+// and consumes through the proxy; the proxy's journal has the appends at
+// the offsets serve's own journal has them, and a fault added through
+// the proxy's API hits.
+func TestProxyOverServeProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "kafkaemu")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	start := func(args ...string) (brokers []string, api string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		t.Cleanup(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Errorf("kafkaemu %s ended with %v", args[0], err)
+				}
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Errorf("kafkaemu %s did not stop on SIGTERM", args[0])
+			}
+		})
+		lines := bufio.NewScanner(stdout)
+		for (brokers == nil || api == "") && lines.Scan() {
+			line := lines.Text()
+			if rest, ok := strings.CutPrefix(line, "kafkaemu: brokers "); ok {
+				brokers = strings.Split(strings.Fields(rest)[0], ",")
+			}
+			if rest, ok := strings.CutPrefix(line, "kafkaemu: fault API "); ok {
+				api = rest
+			}
+		}
+		go func() {
+			_, _ = io.Copy(io.Discard, stdout)
+			exited <- cmd.Wait()
+		}()
+		if brokers == nil || api == "" {
+			t.Fatalf("kafkaemu %s printed no brokers and API address", args[0])
+		}
+		return brokers, api
+	}
+	upBrokers, upAPI := start("serve", "-topic", "orders:2:3", "-seed", "12")
+	proxied, api := start("proxy", "-upstream", upBrokers[0])
+	if len(proxied) != 3 {
+		t.Fatalf("the proxy fronts %v, want serve's 3 brokers", proxied)
+	}
+	for _, a := range proxied {
+		for _, u := range upBrokers {
+			if a == u {
+				t.Fatalf("the proxy's broker %s is serve's", a)
+			}
+		}
+	}
+	if code, body := call(t, "POST", api+"/latency?delay=1ms&requests=fetch"); code != 200 {
+		t.Fatalf("latency: %d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(proxied[0]), kgo.DefaultProduceTopic("orders"),
+		kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const n = 30
+	for i := range n {
+		if err := cl.ProduceSync(ctx, kgo.StringRecord(strings.Repeat("x", i+1))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	for got < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d through the proxy", got, n)
+		}
+		got += fs.NumRecords()
+	}
+	appends := func(api string) map[[2]int64]bool {
+		t.Helper()
+		code, body := call(t, "GET", api+"/journal")
+		evs, err := journal.Read(strings.NewReader(body))
+		if err != nil || code != 200 {
+			t.Fatalf("%s/journal: %d %v", api, code, err)
+		}
+		out := map[[2]int64]bool{}
+		for _, e := range evs {
+			if e.Kind == journal.EventAppend && e.Topic == "orders" && e.Detail == "" {
+				for o := e.Offset; o <= e.LastOffset; o++ {
+					out[[2]int64{int64(e.Partition), o}] = true
+				}
+			}
+		}
+		return out
+	}
+	mine, theirs := appends(api), appends(upAPI)
+	if len(mine) != n || len(theirs) != n {
+		t.Fatalf("the proxy journaled %d appended offsets, serve %d; want %d each", len(mine), len(theirs), n)
+	}
+	for k := range theirs {
+		if !mine[k] {
+			t.Errorf("serve appended orders[%d]@%d; the proxy's journal does not have it", k[0], k[1])
+		}
+	}
+	code, body := call(t, "GET", api+"/faults")
+	if code != 200 || strings.Contains(body, `"hits":0`) {
+		t.Errorf("the latency fault did not hit: %d %s", code, body)
+	}
+}

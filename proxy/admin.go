@@ -1,0 +1,170 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/seed73168108/kafkaemu/journal"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// PartitionState is one partition as the upstream reports it.
+type PartitionState struct {
+	Topic          string  `json:"topic"`
+	Partition      int32   `json:"partition"`
+	Leader         int32   `json:"leader"` // -1 while offline
+	LeaderEpoch    int32   `json:"leader_epoch"`
+	Replicas       []int32 `json:"replicas"`
+	ISR            []int32 `json:"isr"`
+	HighWatermark  int64   `json:"high_watermark"`
+	LogStartOffset int64   `json:"log_start_offset"`
+}
+
+// lookupTopicID asks the upstream for the name of the topic with id, for
+// a request that names topics by id before any Metadata answer crossed
+// the proxy ("" if the upstream does not know it).
+func (p *Proxy) lookupTopicID(id [16]byte) string {
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.dialTimeout)
+	defer cancel()
+	kresp, err := p.adminRequest(ctx, kmsg.NewPtrMetadataRequest())
+	if err != nil {
+		return ""
+	}
+	resp := kresp.(*kmsg.MetadataResponse)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range resp.Topics {
+		if t.Topic != nil {
+			p.topicIDs[t.TopicID] = *t.Topic
+		}
+	}
+	return p.topicIDs[id]
+}
+
+// Topics is the sorted list of the upstream's topics, internal ones left
+// out.
+func (p *Proxy) Topics(ctx context.Context) ([]string, error) {
+	ts, err := p.Admin().ListTopics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the upstream's topics: %w", err)
+	}
+	return ts.Names(), nil
+}
+
+// Partition is one partition as the upstream reports it: leader, epoch,
+// replicas, ISR (Metadata) and its offsets (ListOffsets).
+func (p *Proxy) Partition(ctx context.Context, topic string, partition int32) (PartitionState, error) {
+	adm := p.Admin()
+	md, err := adm.Metadata(ctx, topic)
+	if err != nil {
+		return PartitionState{}, fmt.Errorf("Partition(%q, %d): %w", topic, partition, err)
+	}
+	td, ok := md.Topics[topic]
+	if !ok || td.Err != nil {
+		if ok && !errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
+			return PartitionState{}, fmt.Errorf("Partition(%q, %d): %w", topic, partition, td.Err)
+		}
+		return PartitionState{}, fmt.Errorf("unknown topic %q", topic)
+	}
+	pd, ok := td.Partitions[partition]
+	if !ok {
+		return PartitionState{}, fmt.Errorf("topic %q has no partition %d (it has %d)", topic, partition, len(td.Partitions))
+	}
+	st := PartitionState{Topic: topic, Partition: partition, Leader: pd.Leader, LeaderEpoch: pd.LeaderEpoch,
+		Replicas: slices.Clone(pd.Replicas), ISR: slices.Clone(pd.ISR)}
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		return st, fmt.Errorf("Partition(%q, %d): log start: %w", topic, partition, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return st, fmt.Errorf("Partition(%q, %d): high watermark: %w", topic, partition, err)
+	}
+	if o, ok := starts.Lookup(topic, partition); ok && o.Err == nil {
+		st.LogStartOffset = o.Offset
+	}
+	if o, ok := ends.Lookup(topic, partition); ok && o.Err == nil {
+		st.HighWatermark = o.Offset
+	}
+	return st, nil
+}
+
+// FailLeader moves a partition's leadership off its leader with the
+// upstream's own tools, as an operator would: a preferred-leader election
+// (ElectLeaders) once another in-sync replica is the preferred one,
+// reordering the replicas first (AlterPartitionAssignments, the same
+// replicas in another order: no data moves) if the leader is preferred.
+// It returns the new leader once the upstream's Metadata shows it, and
+// journals the leader change. Unlike the emulator's FailLeader, the old
+// leader stays up and in the ISR: a real cluster loses no acknowledged
+// write here.
+func (p *Proxy) FailLeader(ctx context.Context, topic string, partition int32) (int32, error) {
+	fail := func(format string, args ...any) (int32, error) {
+		return -1, fmt.Errorf("FailLeader(%q, %d): %s", topic, partition, fmt.Sprintf(format, args...))
+	}
+	before, err := p.Partition(ctx, topic, partition)
+	if err != nil {
+		return -1, err
+	}
+	old := before.Leader
+	var next int32 = -1
+	for _, r := range before.ISR {
+		if r != old {
+			next = r
+			break
+		}
+	}
+	if next < 0 {
+		return fail("no in-sync replica but the leader %d (replicas %v, ISR %v) can take over", old, before.Replicas, before.ISR)
+	}
+	adm := p.Admin()
+	if len(before.Replicas) > 0 && before.Replicas[0] == old {
+		// Make next the preferred replica: same replicas, new order.
+		order := append([]int32{next}, slices.DeleteFunc(slices.Clone(before.Replicas), func(r int32) bool { return r == next })...)
+		var req kadm.AlterPartitionAssignmentsReq
+		req.Assign(topic, partition, order)
+		res, err := adm.AlterPartitionAssignments(ctx, req)
+		if err != nil {
+			return fail("reordering the replicas to %v (AlterPartitionAssignments): %v", order, err)
+		}
+		if r, ok := res[topic][partition]; ok && r.Err != nil {
+			return fail("the upstream refused to reorder the replicas to %v (AlterPartitionAssignments): %v%s", order, r.Err, errDetail(r.ErrMessage))
+		}
+	}
+	set := kadm.TopicsSet{}
+	set.Add(topic, partition)
+	res, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, set)
+	if err != nil {
+		return fail("preferred-leader election (ElectLeaders): %v", err)
+	}
+	if r, ok := res[topic][partition]; ok && r.Err != nil && !errors.Is(r.Err, kerr.ElectionNotNeeded) {
+		return fail("the upstream refused the preferred-leader election (ElectLeaders): %v%s", r.Err, errDetail(r.ErrMessage))
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := p.Partition(ctx, topic, partition)
+		if err == nil && st.Leader >= 0 && st.Leader != old {
+			p.journal.Add(journal.Event{Kind: journal.EventLeaderChange, Topic: topic, Partition: partition, Leader: st.Leader, Epoch: st.LeaderEpoch,
+				ISR: st.ISR, Detail: fmt.Sprintf("fail-leader: the upstream elected %d in place of %d", st.Leader, old)})
+			return st.Leader, nil
+		}
+		select {
+		case <-ctx.Done():
+			return fail("the upstream accepted the election but its Metadata still shows leader %d: %v", old, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func errDetail(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return " (" + msg + ")"
+}
