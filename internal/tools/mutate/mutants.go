@@ -167,7 +167,7 @@ func mutants() []mutant {
 			name: "fake/fenced-broker-serves-past-its-high-watermark",
 			bug:  "a fenced broker serves the new leader's records past its own high watermark",
 			edits: []edit{{file: "fake/fence.go",
-				old: "\t\tif size < 12 || size > len(rest) || int64(be64(rest[0:8])) >= end {\n",
+				old: "\t\tif size < 12 || size > len(rest) || int64(binary.BigEndian.Uint64(rest[0:8])) >= end {\n",
 				new: "\t\tif size < 12 || size > len(rest) {\n"}},
 			pkgs: []string{"./fake"},
 			run:  splitBrain,
