@@ -3,11 +3,11 @@ package fake
 import (
 	"errors"
 	"fmt"
-	"github.com/seed73168108/kafkaemu/netfault"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/netfault"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
