@@ -316,3 +316,20 @@ func TestRunBootstrap(t *testing.T) {
 		t.Error("KAFKAEMU_BOOTSTRAP outlived kafkaemu run")
 	}
 }
+
+// FuzzParseSASL: -upstream-sasl's parser returns a mechanism or an error
+// naming what it wants, for any input.
+func FuzzParseSASL(f *testing.F) {
+	for _, s := range []string{"plain:alice:secret", "scram-sha-256:a:b", "SCRAM-SHA-512:a:b:c", "gssapi:u:p", "plain::p", "plain", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := parseSASL(s)
+		if (m == nil) == (err == nil) {
+			t.Fatalf("parseSASL(%q) = %v, %v", s, m, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "want") {
+			t.Errorf("parseSASL(%q): %v does not say what it wants", s, err)
+		}
+	})
+}
