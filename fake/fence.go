@@ -72,13 +72,13 @@ func (c *Cluster) staleFor(node int32, topic string, partition int32, epoch int3
 		return nil, staleLead{}, kerr.UnknownTopicOrPartition.Code
 	case !c.staleLeadsLocked(p, node):
 		return nil, staleLead{}, kerr.NotLeaderForPartition.Code
-	case epoch >= 0 && epoch < p.stale.epoch:
+	case epoch >= 0 && epoch < p.stale[node].epoch:
 		return nil, staleLead{}, kerr.FencedLeaderEpoch.Code
-	case epoch > p.stale.epoch:
+	case epoch > p.stale[node].epoch:
 		// The client knows a newer epoch than this broker does.
 		return nil, staleLead{}, kerr.UnknownLeaderEpoch.Code
 	}
-	return p, *p.stale, 0
+	return p, *p.stale[node], 0
 }
 
 // epochSince is a request's CurrentLeaderEpoch, or -1 (none) before the
@@ -298,15 +298,16 @@ func (c *Cluster) fencedEpochEnds(node int32, req *kmsg.OffsetForLeaderEpochRequ
 }
 
 // offlineNodesLocked are the brokers kfake refuses an offline partition's
-// reads and writes on: all of them, except a fenced broker that still
-// believes it leads it (it answers from its own log; see routeFenced).
+// reads and writes on: all of them, except the fenced brokers that still
+// believe they lead it (they answer from their own logs; see
+// routeFenced). nil is every broker.
 func (c *Cluster) offlineNodesLocked(p *partitionState) []int32 {
-	if p.stale == nil {
+	if len(p.stale) == 0 {
 		return nil
 	}
 	var nodes []int32
 	for _, id := range c.brokerIDsLocked() {
-		if id != p.stale.broker {
+		if p.stale[id] == nil {
 			nodes = append(nodes, id)
 		}
 	}

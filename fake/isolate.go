@@ -3,11 +3,11 @@ package fake
 import (
 	"errors"
 	"fmt"
-	"github.com/seed73168108/kafkaemu/netfault"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/netfault"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -200,7 +200,10 @@ func (c *Cluster) fence(iso *isolation) {
 			if len(p.tail) > 0 {
 				hw = p.tail[0].base
 			}
-			p.stale = &staleLead{broker: old, epoch: p.epoch, epochs: slices.Clone(p.epochs), hw: hw, leo: p.leo, tail: p.tail}
+			if p.stale == nil {
+				p.stale = map[int32]*staleLead{}
+			}
+			p.stale[old] = &staleLead{broker: old, epoch: p.epoch, epochs: slices.Clone(p.epochs), hw: hw, leo: p.leo, tail: p.tail}
 			p.tail, p.tailMode, p.leo = nil, false, 0
 			p.stopLagTimer()
 			next, clean := c.electLocked(p, old) // fenced brokers are not eligible
@@ -270,29 +273,31 @@ func (c *Cluster) heal(h *FaultHandle) {
 	}
 	parts := c.allPartitionsLocked()
 	c.mu.Unlock()
-	var back []*partitionState
-	backTo := int32(-1)
 	for _, p := range parts {
 		p.flushMu.Lock()
 		c.mu.Lock()
-		if s := p.stale; s != nil && slices.Contains(iso.brokers, s.broker) {
-			p.stale = nil
-			if p.leader < 0 && slices.Contains(p.isr, s.broker) {
-				p.leader = s.broker
+		back := int32(-1)
+		for _, b := range iso.brokers {
+			s := p.stale[b]
+			if s == nil {
+				continue
+			}
+			delete(p.stale, b)
+			if p.leader < 0 && slices.Contains(p.isr, b) {
+				p.leader, back = b, b
 				p.tail, p.tailMode, p.leo = s.tail, len(s.tail) > 0, s.leo
 				if !p.tailMode {
 					p.leo = 0
 				}
-				back, backTo = append(back, p), s.broker
 			} else {
 				c.truncateStaleLocked(p, s)
 			}
 		}
 		c.mu.Unlock()
 		p.flushMu.Unlock()
-	}
-	if len(back) > 0 {
-		_ = c.reapplyLeaders(back, fmt.Sprintf("broker %d rejoined holding the only in-sync copy", backTo))
+		if back >= 0 {
+			_ = c.reapplyLeaders([]*partitionState{p}, fmt.Sprintf("broker %d rejoined holding the only in-sync copy", back))
+		}
 	}
 }
 
@@ -327,24 +332,24 @@ func (c *Cluster) endIsolationsLocked() {
 	}
 	c.isolations = nil
 	for _, p := range c.allPartitionsLocked() {
-		if p.stale != nil {
-			dropWaiters(p.stale.tail, kerr.NotLeaderForPartition)
-			p.stale = nil
+		for _, s := range p.stale {
+			dropWaiters(s.tail, kerr.NotLeaderForPartition)
 		}
+		p.stale = nil
 	}
 }
 
 // staleLeadsLocked reports whether node is a fenced broker that still
 // believes it leads p.
 func (c *Cluster) staleLeadsLocked(p *partitionState, node int32) bool {
-	return p.stale != nil && p.stale.broker == node
+	return p.stale[node] != nil
 }
 
 // appendStaleLocked is a write to a fenced broker that believes it leads
 // p: acks=0/1 are acknowledged at the offsets its own log hands out,
 // acks=all waits for followers that never come and times out.
 func (c *Cluster) appendStaleLocked(p *partitionState, rt kmsg.ProduceRequestTopic, records []byte, hdr batchHeader, req *kmsg.ProduceRequest, r *partResult, clientID string, node int32) {
-	s := p.stale
+	s := p.stale[node]
 	if hdr.producerID >= 0 {
 		for _, tb := range s.tail {
 			if tb.hdr.producerID == hdr.producerID && tb.hdr.producerEpoch == hdr.producerEpoch && tb.hdr.sequence == hdr.sequence {

@@ -30,17 +30,18 @@ func events(c *harness.Cluster, kind fake.EventKind) []fake.Event {
 	return out
 }
 
-// rawProduce sends one batch of values to broker through cl's connection
-// to it, as a client with stale metadata does, and returns the broker's
-// answer for the partition.
-func rawProduce(t *testing.T, ctx context.Context, cl *kgo.Client, broker int32, topic string, acks int16, values ...string) kmsg.ProduceResponseTopicPartition {
+// rawProduce sends one batch of values to partition 0 of topic on broker
+// through cl's connection to it, as a client with stale metadata does,
+// and returns the broker's answer. The request has cl's acks (kgo sets
+// them on every produce request it sends).
+func rawProduce(t *testing.T, ctx context.Context, cl *kgo.Client, broker int32, topic string, values ...string) kmsg.ProduceResponseTopicPartition {
 	t.Helper()
 	md, err := kadm.NewClient(cl).Metadata(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req := kmsg.NewPtrProduceRequest()
-	req.Acks = acks
+	req.Acks = 1
 	req.TimeoutMillis = 1000
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic, rt.TopicID = topic, md.Topics[topic].ID
@@ -141,10 +142,10 @@ func TestIsolatedLeaderSplitBrainAcks1(t *testing.T) {
 		if md.Leader != fenced.Leader || md.LeaderEpoch != fenced.LeaderEpoch {
 			t.Errorf("the new leader's metadata: leader %d epoch %d, want leader %d epoch %d", md.Leader, md.LeaderEpoch, fenced.Leader, fenced.LeaderEpoch)
 		}
-		if r := rawProduce(t, ctx, p, old, "orders", 1, "stale-0", "stale-1"); r.ErrorCode != 0 || r.BaseOffset != 15 {
+		if r := rawProduce(t, ctx, p, old, "orders", "stale-0", "stale-1"); r.ErrorCode != 0 || r.BaseOffset != 15 {
 			t.Errorf("acks=1 to the fenced broker: %v at %d, want acknowledged at 15", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
 		}
-		if r := rawProduce(t, ctx, p, fenced.Leader, "orders", 1, "new-0"); r.ErrorCode != 0 || r.BaseOffset != 10 {
+		if r := rawProduce(t, ctx, p, fenced.Leader, "orders", "new-0"); r.ErrorCode != 0 || r.BaseOffset != 10 {
 			t.Errorf("acks=1 to the new leader: %v at %d, want acknowledged at 10", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
 		}
 
@@ -285,12 +286,12 @@ func TestFencedBrokerServesOnlyBelowItsHighWatermark(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r := rawProduce(t, ctx, p, old, "orders", 1, "stale-0", "stale-1", "stale-2"); r.ErrorCode != 0 || r.BaseOffset != 10 {
+		if r := rawProduce(t, ctx, p, old, "orders", "stale-0", "stale-1", "stale-2"); r.ErrorCode != 0 || r.BaseOffset != 10 {
 			t.Fatalf("acks=1 to the fenced broker: %v at %d, want acknowledged at 10", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
 		}
 		// The new leader's log grows past the fenced broker's high
 		// watermark; the fenced broker does not have those records.
-		if r := rawProduce(t, ctx, p, fenced.Leader, "orders", 1, "new-0", "new-1"); r.ErrorCode != 0 || r.BaseOffset != 10 {
+		if r := rawProduce(t, ctx, p, fenced.Leader, "orders", "new-0", "new-1"); r.ErrorCode != 0 || r.BaseOffset != 10 {
 			t.Fatalf("acks=1 to the new leader: %v at %d, want acknowledged at 10", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
 		}
 		fencedAt := events(c, fake.EventBrokerFenced)[0].Seq
@@ -545,7 +546,7 @@ func TestFencedSoleReplicaReturnsWithItsWrites(t *testing.T) {
 		if st := partition(t, c, "solo", 0); st.Leader != -1 {
 			t.Fatalf("after the fence: %+v, want offline", st)
 		}
-		if r := rawProduce(t, ctx, p, old, "solo", 1, "c"); r.ErrorCode != 0 || r.BaseOffset != 2 {
+		if r := rawProduce(t, ctx, p, old, "solo", "c"); r.ErrorCode != 0 || r.BaseOffset != 2 {
 			t.Fatalf("acks=1 to the fenced sole replica: %v at %d, want acknowledged at 2", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
 		}
 		if err := h.Remove(); err != nil {
@@ -661,4 +662,61 @@ func bubbleCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Two brokers fenced one after the other each keep their own stale view
+// and tail: the first leader's successor is isolated in turn, and each
+// truncates its own divergent tail when it returns.
+func TestSuccessiveIsolations(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := harness.Start(t, fake.VirtualNetwork(), fake.Seed(19), fake.Topic("orders", 1, 3))
+		ctx := bubbleCtx(t)
+		p := c.Client(t, kgo.DefaultProduceTopic("orders"), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+		if err := p.ProduceSync(ctx, kgo.StringRecord("before")).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		isolate := func() (int32, *fake.FaultHandle) {
+			t.Helper()
+			st := partition(t, c, "orders", 0)
+			h, err := c.AddFault(fake.Isolate(st.Leader))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.WaitPartition(ctx, "orders", 0, func(s fake.PartitionState) bool { return s.LeaderEpoch > st.LeaderEpoch }); err != nil {
+				t.Fatal(err)
+			}
+			return st.Leader, h
+		}
+		want := func(r kmsg.ProduceResponseTopicPartition, at int64) {
+			t.Helper()
+			if r.ErrorCode != 0 || r.BaseOffset != at {
+				t.Fatalf("acks=1: %v at %d, want acknowledged at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset, at)
+			}
+		}
+		first, h1 := isolate()
+		want(rawProduce(t, ctx, p, first, "orders", "first-alone"), 1)
+		second := partition(t, c, "orders", 0).Leader
+		want(rawProduce(t, ctx, p, second, "orders", "second-0"), 1)
+		_, h2 := isolate()
+		want(rawProduce(t, ctx, p, second, "orders", "second-alone"), 2)
+		want(rawProduce(t, ctx, p, first, "orders", "first-again"), 2)
+		third := partition(t, c, "orders", 0).Leader
+		want(rawProduce(t, ctx, p, third, "orders", "third-0"), 2)
+		if err := h1.Remove(); err != nil {
+			t.Fatal(err)
+		}
+		if err := h2.Remove(); err != nil {
+			t.Fatal(err)
+		}
+		tr := events(c, fake.EventTruncate)
+		if len(tr) != 2 || tr[0].Broker != first || tr[0].Offset != 1 || tr[0].LastOffset != 2 || tr[1].Broker != second || tr[1].Offset != 2 || tr[1].LastOffset != 2 {
+			t.Errorf("truncate events %v, want broker %d's offsets 1..2, then broker %d's offset 2", tr, first, second)
+		}
+		if _, err := c.WaitPartition(ctx, "orders", 0, func(s fake.PartitionState) bool { return len(s.ISR) == 3 }); err != nil {
+			t.Fatal(err)
+		}
+		if got := values(consumeAll(t, ctx, c, "orders", 3)); !slices.Equal(got, []string{"before", "second-0", "third-0"}) {
+			t.Errorf("log %v, want [before second-0 third-0]", got)
+		}
+	})
 }

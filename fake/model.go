@@ -45,9 +45,9 @@ type partitionState struct {
 	// logged is each idempotent producer's last batches in kfake's log,
 	// so a retry kfake deduplicates is not journaled as an append.
 	logged map[int64]*loggedBatches
-	// stale is set while a fenced broker still believes it leads this
-	// partition (Isolate); see isolate.go.
-	stale *staleLead
+	// stale holds, by broker, the fenced brokers that still believe they
+	// lead this partition (Isolate); see isolate.go.
+	stale map[int32]*staleLead
 }
 
 type epochStart struct {

@@ -1,9 +1,9 @@
 package fake
 
 import (
-	"github.com/seed73168108/kafkaemu/internal/wire"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/internal/wire"
 	"github.com/seed73168108/kafkaemu/netfault"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )

@@ -2,9 +2,9 @@ package fake
 
 import (
 	"fmt"
-	"github.com/seed73168108/kafkaemu/internal/wire"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/internal/wire"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -133,4 +133,56 @@ func BrokerSessionTimeout(d time.Duration) Option {
 		c.brokerSessionTimeout = d
 		return nil
 	}
+}
+
+// Spec is what a list of options asks of a cluster, for a harness that
+// fronts a real cluster (harness with KAFKAEMU_BOOTSTRAP) instead of
+// starting one: the topics to create, the seed, the wire limits, and the
+// options only the emulator can honour.
+type Spec struct {
+	Topics          []TopicSpec
+	Seed            int64
+	SeedSet         bool
+	MaxRequestBytes int           // 0: the default
+	IdleTimeout     time.Duration // 0: the default
+	// NeedsEmulator names the options given that only the emulator can
+	// honour: VirtualNetwork (an in-memory network), KfakeOpts (kfake's
+	// own behaviour), SASL (the emulator's users).
+	NeedsEmulator []string
+}
+
+// TopicSpec is a topic a Topic option creates.
+type TopicSpec struct {
+	Name       string
+	Partitions int32
+	Replicas   int16
+	Configs    map[string]string
+}
+
+// SpecOf applies opts to a fresh configuration and describes it; an
+// invalid option is New's error.
+func SpecOf(opts ...Option) (Spec, error) {
+	var cfg config
+	for i, o := range opts {
+		if o == nil {
+			return Spec{}, fmt.Errorf("fake.New: option %d is nil", i)
+		}
+		if err := o(&cfg); err != nil {
+			return Spec{}, err
+		}
+	}
+	s := Spec{Seed: cfg.seed, SeedSet: cfg.seedSet, MaxRequestBytes: cfg.wire.MaxRequestBytes, IdleTimeout: cfg.wire.IdleTimeout}
+	for _, t := range cfg.topics {
+		s.Topics = append(s.Topics, TopicSpec{Name: t.name, Partitions: t.partitions, Replicas: t.replicas, Configs: t.configs})
+	}
+	if cfg.virtual {
+		s.NeedsEmulator = append(s.NeedsEmulator, "fake.VirtualNetwork")
+	}
+	if len(cfg.kfakeOpts) > 0 {
+		s.NeedsEmulator = append(s.NeedsEmulator, "fake.KfakeOpts")
+	}
+	if len(cfg.sasl) > 0 {
+		s.NeedsEmulator = append(s.NeedsEmulator, "fake.SASL")
+	}
+	return s, nil
 }

@@ -1,14 +1,13 @@
 package fake
 
 import (
-	"encoding/binary"
 	"fmt"
-	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/internal/logread"
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -489,26 +488,12 @@ func batchRecords(raw []byte, base int64) []RecordValue {
 	if err := b.ReadFrom(raw); err != nil {
 		return nil
 	}
-	data, err := decompressor.Decompress(b.Records, kgo.CompressionCodecType(b.Attributes&0x7))
-	if err != nil {
-		return nil
-	}
+	recs, _ := logread.Records(&b) // what decodes, up to a broken record
 	var out []RecordValue
-	for len(data) > 0 {
-		l, n := binary.Varint(data)
-		if n <= 0 || int(l) > len(data)-n || l < 0 {
-			break
-		}
-		var r kmsg.Record
-		if r.ReadFrom(data[:n+int(l)]) != nil {
-			break
-		}
-		data = data[n+int(l):]
+	for _, r := range recs {
 		out = append(out, RecordValue{Offset: base + int64(r.OffsetDelta), Key: string(r.Key), Value: string(r.Value)})
 	}
 	return out
 }
-
-var decompressor = kgo.DefaultDecompressor()
 
 func cloneIDs(ids []int32) []int32 { return append([]int32(nil), ids...) }

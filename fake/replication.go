@@ -2,10 +2,10 @@ package fake
 
 import (
 	"fmt"
-	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )

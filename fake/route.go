@@ -2,9 +2,9 @@ package fake
 
 import (
 	"fmt"
-	"github.com/seed73168108/kafkaemu/internal/observe"
 	"slices"
 
+	"github.com/seed73168108/kafkaemu/internal/observe"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )

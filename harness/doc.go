@@ -75,6 +75,32 @@
 // BrokerHistory builds the same kind of history from the broker's side,
 // for clients that cannot be hooked.
 //
+// # A real cluster
+//
+// With KAFKAEMU_BOOTSTRAP=host:port (a real Kafka cluster's bootstrap
+// broker) set, Start fronts that cluster with an in-process fault proxy
+// (package proxy) instead of starting an emulator, so one suite runs in
+// both modes:
+//
+//	c := harness.Start(t, fake.Topic("orders", 3, 3))
+//	topic := c.Name("orders") // "orders" on the emulator; kafkaemu-orders-1a2b3c4d on a real cluster
+//	cl := c.Client(t, kgo.DefaultProduceTopic(topic))
+//
+// The topics of fake.Topic options are created under c.Name (the prefix
+// KAFKAEMU_TOPIC_PREFIX, default "kafkaemu-", the name, a suffix of the
+// Start's own) and deleted when the test ends, with the groups the test
+// named through c.Name; nothing else on the cluster is touched. Client,
+// History, BrokerHistory (from the proxy's journal and the upstream's
+// logs), WaitConsumed, WaitCommitted, the network faults (AddFault),
+// Partition, PartitionLog, Group and WaitGroup (DescribeGroups and the
+// committed offsets) and FailLeader (the cluster's own ElectLeaders) work
+// unchanged. A verb that needs the emulator's model (KillBroker,
+// PauseReplication, Rebalance, ExpireMember, ...) and an option only
+// the emulator honours (fake.VirtualNetwork, fake.KfakeOpts, fake.SASL)
+// skip the test with t.Skip, naming the verb and the variable. Real
+// reports which mode a test runs in; docs/real-cluster.md shows a
+// 3-broker Kafka to try it on.
+//
 // # Virtual time
 //
 // Inside testing/synctest, Start(t, fake.VirtualNetwork(), ...) runs the

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"sync"
 	"testing"
@@ -13,11 +14,15 @@ import (
 )
 
 // Cluster is a fake.Cluster bound to one test: every fault verb of
-// fake.Cluster is available on it directly.
+// fake.Cluster is available on it directly. With KAFKAEMU_BOOTSTRAP set it
+// is a real cluster behind the fault proxy instead (see Real): the
+// network faults, the journal and the histories work the same, and a verb
+// that needs the emulator skips the test.
 type Cluster struct {
-	*fake.Cluster
-	tb      testing.TB
-	history *assertions.History
+	*fake.Cluster       // nil on a real cluster: use the Cluster's own methods
+	real          *real // non-nil on a real cluster (real.go)
+	tb            testing.TB
+	history       *assertions.History
 
 	mu      sync.Mutex
 	clients int    // clients named client-N so far
@@ -35,8 +40,22 @@ type Cluster struct {
 // -artifacts keeps it) and the tail of its journal. The seed is KAFKAEMU_SEED (SeedEnv)
 // when set and opts have no fake.Seed; otherwise fake's own.
 // Every call gets its own cluster and ports, so tests may run in parallel.
+//
+// With KAFKAEMU_BOOTSTRAP=host:port set, Start fronts that real cluster
+// with an in-process fault proxy instead of starting an emulator: the
+// topics of fake.Topic options are created under c.Name and deleted when
+// the test ends, and options only the emulator honours skip the test
+// (docs/real-cluster.md).
 func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 	tb.Helper()
+	if b := os.Getenv(BootstrapEnv); b != "" {
+		if seed, err := envSeed(); err != nil {
+			tb.Fatalf("kafkaemu: %v", err)
+		} else if seed != nil {
+			opts = append([]fake.Option{seed}, opts...)
+		}
+		return startReal(tb, b, opts)
+	}
 	seed, err := envSeed()
 	if err != nil {
 		tb.Fatalf("kafkaemu: starting the cluster: %v", err)
@@ -74,10 +93,16 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 		kgo.MetadataMinAge(10 * time.Millisecond),
 		kgo.MetadataMaxAge(time.Second),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 10 * time.Millisecond }),
-		kgo.HeartbeatInterval(100 * time.Millisecond),
-		kgo.SessionTimeout(3 * time.Second),
-		kgo.RebalanceTimeout(3 * time.Second),
 		kgo.ProduceRequestTimeout(5 * time.Second),
+	}
+	if c.real == nil {
+		// A real cluster refuses sessions below its
+		// group.min.session.timeout.ms (6 s by default): kgo's own
+		// timeouts there.
+		opts = append(opts,
+			kgo.HeartbeatInterval(100*time.Millisecond),
+			kgo.SessionTimeout(3*time.Second),
+			kgo.RebalanceTimeout(3*time.Second))
 	}
 	if c.Virtual() {
 		opts = append(opts, kgo.Dialer(c.DialContext))

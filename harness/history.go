@@ -44,7 +44,7 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h, err := BrokerHistoryOf(ctx, c.Cluster)
+	h, err := brokerHistoryOf(ctx, c)
 	if err != nil {
 		tb.Fatalf("kafkaemu: %v", err)
 	}
@@ -55,6 +55,20 @@ func (c *Cluster) BrokerHistory(tb testing.TB) *assertions.History {
 // harness (kafkaemu serve's GET /check). It judges the journal in memory:
 // with fake.JournalLimit, only the events not dropped.
 func BrokerHistoryOf(ctx context.Context, c *fake.Cluster) (*assertions.History, error) {
+	return brokerHistoryOf(ctx, c)
+}
+
+// logSource is a cluster whose journal and logs a broker-side history is
+// built from: a fake.Cluster, or a harness Cluster (the emulator's, or a
+// real cluster's behind the proxy).
+type logSource interface {
+	Journal() []fake.Event
+	Topics() []string
+	Partition(topic string, partition int32) (fake.PartitionState, error)
+	PartitionLog(ctx context.Context, topic string, partition int32) ([]fake.LogRecord, error)
+}
+
+func brokerHistoryOf(ctx context.Context, c logSource) (*assertions.History, error) {
 	parts := partitionsOf(c)
 	log, err := readLog(ctx, c, parts)
 	if err != nil {
@@ -129,7 +143,7 @@ func (c *Cluster) ReadLog(tb testing.TB) []*kgo.Record {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	log, err := readLog(ctx, c.Cluster, partitionsOf(c.Cluster))
+	log, err := readLog(ctx, c, partitionsOf(c))
 	if err != nil {
 		tb.Fatalf("kafkaemu: %v", err)
 	}
@@ -144,7 +158,7 @@ func (c *Cluster) ReadLog(tb testing.TB) []*kgo.Record {
 }
 
 // partitionsOf is a snapshot of every partition of every topic of c.
-func partitionsOf(c *fake.Cluster) []fake.PartitionState {
+func partitionsOf(c logSource) []fake.PartitionState {
 	var out []fake.PartitionState
 	for _, t := range c.Topics() {
 		for p := int32(0); ; p++ {
@@ -168,7 +182,7 @@ type tpo struct {
 // readLog reads every record of parts back from the cluster's logs. It
 // reads inside the process (fake.Cluster.PartitionLog), so the journal does
 // not show the read-back as a consumer's fetch.
-func readLog(ctx context.Context, c *fake.Cluster, parts []fake.PartitionState) (map[tpo]*kgo.Record, error) {
+func readLog(ctx context.Context, c logSource, parts []fake.PartitionState) (map[tpo]*kgo.Record, error) {
 	out := map[tpo]*kgo.Record{}
 	for _, st := range parts {
 		if st.HighWatermark <= st.LogStartOffset {

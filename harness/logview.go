@@ -16,7 +16,7 @@ func (c *Cluster) logView() ([]assertions.LogPartition, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out []assertions.LogPartition
-	for _, st := range partitionsOf(c.Cluster) {
+	for _, st := range partitionsOf(c) {
 		if st.LogEndOffset > st.HighWatermark {
 			continue // acknowledged writes wait in the leader's tail
 		}

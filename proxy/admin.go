@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/internal/logread"
 	"github.com/seed73168108/kafkaemu/journal"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -167,4 +168,78 @@ func errDetail(msg string) string {
 		return ""
 	}
 	return " (" + msg + ")"
+}
+
+// LogRecord is one record of a partition's log, as PartitionLog returns
+// it.
+type LogRecord = logread.Record
+
+// PartitionLog reads topic/partition's log back from the upstream, from
+// its log start to its high watermark: what a read_uncommitted consumer
+// reads, with transaction markers left out and aborted records marked.
+// It asks the leader with the proxy's own client, past the network faults,
+// and the journal does not show it as a fetch.
+func (p *Proxy) PartitionLog(ctx context.Context, topic string, partition int32) ([]LogRecord, error) {
+	var fetch logread.Fetcher
+	fetch = func(ctx context.Context, at int64) (*kmsg.FetchResponseTopicPartition, error) {
+		md, err := p.Admin().Metadata(ctx, topic)
+		if err != nil {
+			return nil, err
+		}
+		td := md.Topics[topic]
+		pd, ok := td.Partitions[partition]
+		if td.Err != nil || !ok {
+			return nil, fmt.Errorf("unknown topic or partition (%v)", td.Err)
+		}
+		req := kmsg.NewPtrFetchRequest()
+		req.ReplicaID, req.MaxBytes, req.SessionEpoch = -1, 64<<20, -1
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = topic, td.ID
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = partition, max(at, 0), 64<<20
+		rp.CurrentLeaderEpoch = -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, p.admin.Broker(int(pd.Leader)))
+		if err != nil {
+			return nil, err
+		}
+		if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+			return nil, err
+		}
+		for _, t := range resp.Topics {
+			for i := range t.Partitions {
+				if r := &t.Partitions[i]; r.Partition == partition {
+					if at < 0 && r.ErrorCode == kerr.OffsetOutOfRange.Code {
+						return fetch(ctx, r.LogStartOffset) // offset 0 was deleted
+					}
+					return r, nil
+				}
+			}
+		}
+		return nil, fmt.Errorf("broker %d answered the fetch without the partition", pd.Leader)
+	}
+	recs, err := logread.Read(ctx, fetch)
+	if err != nil {
+		return recs, fmt.Errorf("PartitionLog(%q, %d): %w", topic, partition, err)
+	}
+	return recs, nil
+}
+
+// LastStableOffset is topic/partition's last stable offset as the
+// upstream reports it (ListOffsets at read_committed): below it,
+// read_committed consumers read.
+func (p *Proxy) LastStableOffset(ctx context.Context, topic string, partition int32) (int64, error) {
+	offs, err := p.Admin().ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("LastStableOffset(%q, %d): %w", topic, partition, err)
+	}
+	o, ok := offs.Lookup(topic, partition)
+	if !ok {
+		return 0, fmt.Errorf("LastStableOffset(%q, %d): unknown topic or partition", topic, partition)
+	}
+	if o.Err != nil {
+		return 0, fmt.Errorf("LastStableOffset(%q, %d): %w", topic, partition, o.Err)
+	}
+	return o.Offset, nil
 }

@@ -162,6 +162,54 @@ func TestFaults(t *testing.T) {
 		}
 	})
 
+	// Fetch answers stream to the client as they arrive: a dropped one
+	// still closes the connection and a delayed one still waits, and the
+	// consumer still reads everything once.
+	t.Run("fetch-answers", func(t *testing.T) {
+		p := start(t, up.ListenAddrs())
+		ctx := ctxT(t, 20*time.Second)
+		prod := client(t, p.Addrs(), kgo.DefaultProduceTopic("orders"))
+		before := hw(t)
+		for range 5 {
+			if err := prod.ProduceSync(ctx, &kgo.Record{Value: make([]byte, 200<<10)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drop, err := p.AddFault(netfault.DropResponses(1), netfault.OnKeys(kmsg.Fetch), netfault.Times(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := p.AddFault(netfault.Latency(50*time.Millisecond, 0), netfault.OnKeys(kmsg.Fetch), netfault.Times(3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cons := client(t, p.Addrs(), kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().At(before)))
+		got := 0
+		for got < 5 {
+			fs := cons.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("consumed %d of 5 under fetch faults", got)
+			}
+			got += fs.NumRecords()
+		}
+		if got != 5 || drop.Hits() != 1 || slow.Hits() < 1 {
+			t.Errorf("consumed %d, drop hits %d, latency hits %d; want 5, 1, at least 1", got, drop.Hits(), slow.Hits())
+		}
+		fetched := map[int64]int{}
+		for _, e := range p.Journal() {
+			if e.Kind == journal.EventFetch {
+				for o := e.Offset; o <= e.LastOffset; o++ {
+					fetched[o]++
+				}
+			}
+		}
+		for o := before; o < before+5; o++ {
+			if fetched[o] == 0 {
+				t.Errorf("offset %d: no fetch journaled", o)
+			}
+		}
+	})
+
 	t.Run("isolate-refused", func(t *testing.T) {
 		p := start(t, up.ListenAddrs())
 		if _, err := p.AddFault(netfault.Isolate(0), netfault.OnClient("x")); err == nil {

@@ -433,12 +433,13 @@ func (p *Proxy) pipe(b *broker, cn *wire.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, _ = io.Copy(up, cn) // ends when cn closes
+		_, _ = cn.WriteTo(up) // each request whole; ends when cn closes
 		up.Close()
 	}()
-	r := bufio.NewReaderSize(up, 64<<10)
+	r := bufio.NewReaderSize(up, 256<<10)
 	var size [4]byte
 	for {
+		// A whole frame each time round: StreamFrame reads all of it.
 		if _, err := io.ReadFull(r, size[:]); err != nil {
 			break
 		}
@@ -446,12 +447,12 @@ func (p *Proxy) pipe(b *broker, cn *wire.Conn) {
 		if n < 4 || n > maxResponse {
 			break
 		}
-		frame := make([]byte, 4+int(n))
-		copy(frame, size[:])
-		if _, err := io.ReadFull(r, frame[4:]); err != nil {
+		var head [8]byte
+		copy(head[:], size[:])
+		if _, err := io.ReadFull(r, head[4:]); err != nil {
 			break
 		}
-		if _, err := cn.Write(frame); err != nil {
+		if err := cn.StreamFrame(head[:], io.LimitReader(r, int64(n)-4)); err != nil {
 			break
 		}
 	}

@@ -62,13 +62,13 @@ func source(cn *wire.Conn, h wire.Header) observe.Source {
 }
 
 // forwardObserved forwards a request and journals what events makes of
-// it and its answer; the answer goes to the client unchanged.
+// it and its answer; the answer streams to the client unchanged.
 func (p *Proxy) forwardObserved(cn *wire.Conn, h wire.Header, frame, body []byte, events func(kmsg.Request, kmsg.Response) []journal.Event) bool {
 	req, err := wire.DecodeRequest(h, body)
 	if err != nil {
 		return cn.ForwardPlain(h, frame) // validation decoded it: not reached
 	}
-	return cn.ForwardThen(h, frame, func(f []byte) []byte {
+	return cn.ForwardObserved(h, frame, func(f []byte) {
 		resp := req.ResponseKind()
 		resp.SetVersion(h.Version)
 		if wire.DecodeResponse(f, resp) == nil {
@@ -76,7 +76,6 @@ func (p *Proxy) forwardObserved(cn *wire.Conn, h wire.Header, frame, body []byte
 				p.journal.Add(e)
 			}
 		}
-		return f
 	}) != nil
 }
 

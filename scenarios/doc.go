@@ -31,6 +31,20 @@
 // journal, to PageFile(t.ArtifactDir(), s): go test -artifacts keeps it,
 // and kafkaemu run -html DIR writes it to DIR.
 //
+// # A real cluster
+//
+// With KAFKAEMU_BOOTSTRAP=host:port (or kafkaemu run -bootstrap host:port)
+// a scenario runs against that real cluster through the fault proxy
+// (harness's real-cluster mode), on the real clock, its topics, groups and
+// transactional ids named with harness.Cluster.Name so that runs sharing
+// a cluster never meet. A file whose faults need the emulator's model is
+// refused before anything runs, one error per fault
+// ("lesson.yaml:12:5: pause-replication needs the emulator (the target is
+// a real cluster)"): CheckRealCluster says so ahead of time, and
+// Verb.RunsOnRealCluster for one verb (the network faults, fail-leader,
+// delete-records and the client actions do). library/README.md marks
+// which lessons run on a real cluster.
+//
 // Parse parses bytes, Load a file, LoadDir every *.yaml and *.yml file of a
 // directory in name order. A *Scenario has its defaults filled in, durations
 // as time.Duration, triggers as Trigger, errors as *kerr.Error and request

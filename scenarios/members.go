@@ -36,6 +36,23 @@ const autoCommitInterval = 100 * time.Millisecond
 // no fault touched.
 const liveSession = 3 * time.Second
 
+// sessionOpts are the kgo options for a member whose file asks for a
+// session timeout d (0: none). On the emulator a session shorter than
+// liveSession is not given to the client (the runner expires crashed
+// members itself). A real cluster's coordinator expires them, so there
+// the client gets d as it is, with heartbeats a third of it; a cluster
+// whose group.min.session.timeout.ms is above d refuses the member's
+// JoinGroup (INVALID_SESSION_TIMEOUT), as it would refuse the application.
+func (r *run) sessionOpts(d time.Duration) []kgo.Opt {
+	switch {
+	case r.c.Real() && d > 0:
+		return []kgo.Opt{kgo.SessionTimeout(d), kgo.HeartbeatInterval(max(d/3, 10*time.Millisecond))}
+	case d > liveSession:
+		return []kgo.Opt{kgo.SessionTimeout(d)}
+	}
+	return nil
+}
+
 // life is one incarnation of a consumer or pipeline.
 type life struct {
 	name string
@@ -202,7 +219,8 @@ func (r *run) expireCrashed(name, memberID string) {
 		case <-r.ctx.Done():
 			return
 		}
-		if gi := r.c.Kfake().GroupInfo(group); gi != nil && slices.ContainsFunc(gi.Members, func(m kfake.GroupMember) bool { return m.MemberID == memberID }) {
+		// A real cluster's coordinator expires the member on its own.
+		if gi := r.groupInfo(group); !r.c.Real() && gi != nil && slices.ContainsFunc(gi.Members, func(m kfake.GroupMember) bool { return m.MemberID == memberID }) {
 			_ = r.c.ExpireMember(group, memberID)
 		}
 		r.wake()
@@ -395,9 +413,7 @@ func (r *run) consumeLife(c Consumer, l *life, processed *int) {
 	} else {
 		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	}
-	if c.SessionTimeout > liveSession {
-		opts = append(opts, kgo.SessionTimeout(c.SessionTimeout))
-	}
+	opts = append(opts, r.sessionOpts(c.SessionTimeout)...)
 	switch c.Commit {
 	case CommitAuto:
 		opts = append(opts, kgo.AutoCommitInterval(autoCommitInterval), kgo.AutoCommitCallback(r.recordCommit(c.Name, c.Group)))
@@ -630,9 +646,7 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		kgo.TransactionalID(p.TransactionalID), kgo.ConsumerGroup(p.Group), kgo.ConsumeTopics(p.Input),
 		isolationOpt(p.Isolation), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	}
-	if p.SessionTimeout > liveSession {
-		opts = append(opts, kgo.SessionTimeout(p.SessionTimeout))
-	}
+	opts = append(opts, r.sessionOpts(p.SessionTimeout)...)
 	all := append(r.c.ClientDefaults(), kgo.ClientID(p.Name), kgo.WithHooks(r.c.Recorder(p.Name)))
 	sess, err := kgo.NewGroupTransactSession(append(all, opts...)...)
 	if err != nil {

@@ -77,6 +77,11 @@ func RunDir(t *testing.T, dir string) {
 // clock, and the test log says why.
 func RunScenario(tb testing.TB, s *Scenario) {
 	tb.Helper()
+	if realTarget() != "" {
+		if err := CheckRealCluster(s); err != nil {
+			tb.Fatalf("%v\n(%s=%s points the run at a real cluster)", err, harness.BootstrapEnv, realTarget())
+		}
+	}
 	seed, err := scenarioSeed(s)
 	if err != nil {
 		tb.Fatal(err)
@@ -107,6 +112,8 @@ var realClockNoted atomic.Bool
 // realClockReason says why s cannot run in a synctest bubble, or "".
 func realClockReason(s *Scenario, isT bool) string {
 	switch {
+	case realTarget() != "":
+		return "the target is a real cluster (" + harness.BootstrapEnv + ")"
 	case !isT:
 		return "a bubble needs a *testing.T"
 	case s.Clock == ClockReal:
@@ -236,6 +243,12 @@ func (r *run) execute() string {
 		opts = append(opts, fake.VirtualNetwork())
 	}
 	r.c = harness.Start(r.tb, opts...)
+	if r.c.Real() {
+		// The topics were created under their harness names: run with
+		// those names everywhere.
+		r.s = renamed(s, r.c.Name)
+		s = r.s
+	}
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -410,7 +423,7 @@ func (r *run) membersJoined() bool {
 	r.mu.Unlock()
 	for _, m := range running {
 		id, _ := m.cl.GroupMetadata()
-		gi := r.c.Kfake().GroupInfo(m.group)
+		gi := r.groupInfo(m.group)
 		if id == "" || gi == nil || gi.State != "Stable" || !slices.ContainsFunc(gi.Members, func(gm kfake.GroupMember) bool { return gm.MemberID == id }) {
 			return false
 		}
@@ -435,7 +448,7 @@ func (r *run) pipelineLag() bool {
 			continue
 		}
 		commits := map[int32]kfake.GroupCommit{}
-		if gi := r.c.Kfake().GroupInfo(p.Group); gi != nil {
+		if gi := r.groupInfo(p.Group); gi != nil {
 			commits = gi.Commits[p.Input]
 		}
 		for part := int32(0); ; part++ {
@@ -484,7 +497,7 @@ func (r *run) consumerLag() bool {
 		if !running[c.Group] {
 			continue
 		}
-		gi := r.c.Kfake().GroupInfo(c.Group)
+		gi := r.groupInfo(c.Group)
 		for _, topic := range c.Topics {
 			if txnTopics[topic] {
 				continue
@@ -547,6 +560,9 @@ func (r *run) sessionTimeout(name string) time.Duration {
 			return p.SessionTimeout
 		}
 	}
+	if r.c != nil && r.c.Real() {
+		return 45 * time.Second // kgo's default: the harness leaves it on a real cluster
+	}
 	return 3 * time.Second // the harness clients' default
 }
 
@@ -555,12 +571,12 @@ func (r *run) sessionTimeout(name string) time.Duration {
 // more to consume.
 func (r *run) groupsStable() bool {
 	for _, c := range r.s.Workload.Consumers {
-		if gi := r.c.Kfake().GroupInfo(c.Group); gi != nil && gi.State != "Stable" && gi.State != "Empty" {
+		if gi := r.groupInfo(c.Group); gi != nil && gi.State != "Stable" && gi.State != "Empty" {
 			return false
 		}
 	}
 	for _, p := range r.s.Workload.Pipelines {
-		if gi := r.c.Kfake().GroupInfo(p.Group); gi != nil && gi.State != "Stable" && gi.State != "Empty" {
+		if gi := r.groupInfo(p.Group); gi != nil && gi.State != "Stable" && gi.State != "Empty" {
 			return false
 		}
 	}

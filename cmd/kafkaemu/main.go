@@ -7,6 +7,7 @@
 //	kafkaemu proxy -upstream kafka-1:9092    # the fault proxy in front of a real cluster
 //	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
 //	kafkaemu run -html pages scenarios/library   # ... and a timeline page per scenario in pages/
+//	kafkaemu run -bootstrap kafka-1:9092 scenarios/library/retries-duplicate-without-idempotence.yaml   # against a real cluster
 //	kafkaemu timeline journal.jsonl          # a journal (GET /journal) as a timeline report
 //	kafkaemu timeline -html run.html journal.jsonl   # ... as a timeline page to look at in a browser
 //
@@ -116,7 +117,7 @@ func main() {
 const usage = `usage:
   kafkaemu serve [flags]                  a cluster with an HTTP fault API (kafkaemu serve -h for its flags)
   kafkaemu proxy -upstream HOST:PORT,...  the same fault API in front of a real cluster (kafkaemu proxy -h for its flags)
-  kafkaemu run [-seed N] [-v] [-html DIR] FILE|DIR...  scenario files (a directory: its *.yaml), outside go test; -html: a timeline page each
+  kafkaemu run [-seed N] [-v] [-html DIR] [-bootstrap HOST:PORT] FILE|DIR...  scenario files (a directory: its *.yaml), outside go test; -html: a timeline page each
   kafkaemu timeline [flags] [FILE]        a journal (GET /journal) as a timeline report; -html FILE|- as a page
   kafkaemu help                           this text
 `

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/seed73168108/kafkaemu/assertions"
 	"io"
 	"math"
 	"net"
@@ -17,7 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
+	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/seed73168108/kafkaemu/proxy"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/sasl"
@@ -166,7 +167,6 @@ var needsEmulator = map[string]string{
 	"/inject-error":       "kfake's error injection",
 	"/groups":             "kfake's group state (the upstream's groups: kafka-consumer-groups.sh --describe)",
 	"/groups/{group}":     "kfake's group state (the upstream's groups: kafka-consumer-groups.sh --describe)",
-	"/check":              "the emulator's logs (kafkaemu proxy does not read the upstream's logs back yet)",
 	"/isolate":            "the emulator's controller model (a real cluster fences brokers on its own)",
 }
 
@@ -220,8 +220,8 @@ func (r realCluster) JournalDropped() int64          { return 0 }
 func (r realCluster) WriteJournal(w io.Writer) error { return r.p.WriteJournal(w) }
 func (r realCluster) Seed() int64                    { return r.p.Seed() }
 
-func (realCluster) brokerHistory(context.Context) (*assertions.History, error) {
-	return nil, errNeedsEmulator
+func (r realCluster) brokerHistory(ctx context.Context) (*assertions.History, error) {
+	return harness.BrokerHistoryOfProxy(ctx, r.p)
 }
 
 // The verbs unsupported lists never reach these.

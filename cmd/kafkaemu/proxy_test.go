@@ -109,6 +109,11 @@ func TestProxyFaultAPI(t *testing.T) {
 			t.Errorf("the journal has no %s event: %v", k, kinds)
 		}
 	}
+	// The record was produced and never consumed: the broker-side
+	// history (the proxy's journal, the upstream's log) says so.
+	if code, body := call(t, "GET", api+"/check?topic=orders"); code != 200 || !strings.Contains(body, `"unseen":1`) || !strings.Contains(body, `"value":"a"`) {
+		t.Errorf("check: %d %.300s", code, body)
+	}
 	if code, body := call(t, "GET", api+"/timeline"); code != 200 || !strings.Contains(body, "fault-hit") {
 		t.Errorf("timeline: %d %.200s", code, body)
 	}
@@ -279,4 +284,52 @@ func TestProxyOverServeProcess(t *testing.T) {
 	if code != 200 || strings.Contains(body, `"hits":0`) {
 		t.Errorf("the latency fault did not hit: %d %s", code, body)
 	}
+}
+
+// TestRunBootstrap: kafkaemu run -bootstrap runs a lesson a real cluster
+// can run against one (a raw kfake here) and refuses one that needs the
+// emulator before it runs, naming the fault's position.
+func TestRunBootstrap(t *testing.T) {
+	up, err := kfake.NewCluster(kfake.NumBrokers(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	var out bytes.Buffer
+	err = runFiles([]string{"-bootstrap", up.ListenAddrs()[0],
+		"../../scenarios/library/retries-duplicate-without-idempotence.yaml",
+		"../../scenarios/library/acks1-leader-loss.yaml"}, &out, io.Discard)
+	if err == nil {
+		t.Fatalf("kafkaemu run passed a lesson that needs the emulator:\n%s", out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"PASS retries-duplicate-without-idempotence",
+		"FAIL acks1-leader-loss",
+		"library/acks1-leader-loss.yaml:17:5: pause-replication needs the emulator (the target is a real cluster)",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("kafkaemu run -bootstrap output lacks %q:\n%s", want, got)
+		}
+	}
+	if os.Getenv("KAFKAEMU_BOOTSTRAP") != "" {
+		t.Error("KAFKAEMU_BOOTSTRAP outlived kafkaemu run")
+	}
+}
+
+// FuzzParseSASL: -upstream-sasl's parser returns a mechanism or an error
+// naming what it wants, for any input.
+func FuzzParseSASL(f *testing.F) {
+	for _, s := range []string{"plain:alice:secret", "scram-sha-256:a:b", "SCRAM-SHA-512:a:b:c", "gssapi:u:p", "plain::p", "plain", ":", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := parseSASL(s)
+		if (m == nil) == (err == nil) {
+			t.Fatalf("parseSASL(%q) = %v, %v", s, m, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "want") {
+			t.Errorf("parseSASL(%q): %v does not say what it wants", s, err)
+		}
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/harness"
 	"github.com/seed73168108/kafkaemu/scenarios"
 )
 
@@ -25,11 +26,12 @@ func runFiles(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Int64("seed", 0, "replay every scenario with this seed (as KAFKAEMU_SEED)")
 	verbose := fs.Bool("v", false, "print each scenario's log even when it passes")
 	html := fs.String("html", "", "write each scenario's timeline page to this directory (created if missing)")
+	bootstrap := fs.String("bootstrap", "", "run against this real cluster (host:port[,...]) through the fault proxy instead of the emulator (as KAFKAEMU_BOOTSTRAP); a file with a verb that needs the emulator is refused before it runs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: kafkaemu run [-seed N] [-v] [-html DIR] FILE|DIR...")
+		return fmt.Errorf("usage: kafkaemu run [-seed N] [-v] [-html DIR] [-bootstrap HOST:PORT] FILE|DIR...")
 	}
 	paths, err := scenarioFiles(fs.Args())
 	if err != nil {
@@ -45,6 +47,10 @@ func runFiles(args []string, stdout, stderr io.Writer) error {
 	if *seed != 0 {
 		os.Setenv(scenarios.SeedEnv, strconv.FormatInt(*seed, 10))
 		defer os.Unsetenv(scenarios.SeedEnv)
+	}
+	if *bootstrap != "" {
+		os.Setenv(harness.BootstrapEnv, *bootstrap)
+		defer os.Unsetenv(harness.BootstrapEnv)
 	}
 	failed := 0
 	for n, path := range paths {

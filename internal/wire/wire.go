@@ -279,7 +279,15 @@ type Slot struct {
 	// closes before the backend answers, to release what the request
 	// holds.
 	OnAbandon func()
-	once      sync.Once // fill
+	// Observe, if set, marks an answer the router only looks at: a
+	// backend that streams (StreamFrame) sends it to the client as it
+	// arrives, unchanged, and Observe sees the whole frame afterwards;
+	// OnResp is not called. Other backends call OnResp as usual, if set.
+	Observe func(frame []byte)
+	// stream carries a streamed answer's bytes, chunk by chunk, closed at
+	// its end (StreamFrame); nil for a whole frame.
+	stream chan []byte
+	once   sync.Once // fill
 }
 
 // NewSlot is an empty slot for the request with header h.
@@ -388,33 +396,71 @@ func (cn *Conn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Write is the backend writing one whole response frame.
+// WriteTo is the backend taking each request frame whole, written to w
+// with one Write, until the connection closes (then it returns nil). It
+// makes io.Copy(upstream, cn) copy frame by frame.
+func (cn *Conn) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	if len(cn.cur) > 0 { // what a Read left
+		m, err := w.Write(cn.cur)
+		n += int64(m)
+		cn.cur = nil
+		if err != nil {
+			return n, err
+		}
+	}
+	for {
+		var f []byte
+		select {
+		case f = <-cn.toBackend:
+		case <-cn.closed:
+			return n, nil
+		}
+		m, err := w.Write(f)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// Write is the backend writing one whole response frame; b is copied.
 func (cn *Conn) Write(b []byte) (int, error) {
+	if err := cn.writeFrame(append([]byte(nil), b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// WriteFrame is Write without the copy: the backend hands frame over and
+// does not touch it again.
+func (cn *Conn) WriteFrame(frame []byte) error { return cn.writeFrame(frame) }
+
+func (cn *Conn) writeFrame(frame []byte) error {
 	var s *Slot
 	select {
 	case s = <-cn.fwd:
 	case <-cn.closed:
-		return 0, net.ErrClosed
+		return net.ErrClosed
 	}
 	if s.hdr.Key == int16(kmsg.Produce) {
 		defer cn.producing.Add(-1)
 	}
-	frame := append([]byte(nil), b...)
 	if len(frame) >= 8 && int32(binary.BigEndian.Uint32(frame[4:8])) != s.hdr.Corr {
 		cn.Close()
-		return 0, fmt.Errorf("kafkaemu: response correlation %d, want %d", int32(binary.BigEndian.Uint32(frame[4:8])), s.hdr.Corr)
+		return fmt.Errorf("kafkaemu: response correlation %d, want %d", int32(binary.BigEndian.Uint32(frame[4:8])), s.hdr.Corr)
 	}
 	if s.Filled() {
-		return len(b), nil // the router answered first
+		return nil // the router answered first
 	}
 	if s.OnResp != nil {
 		frame = s.OnResp(frame)
 		if frame == nil {
-			return len(b), nil // the hook fills the slot later
+			return nil // the hook fills the slot later
 		}
 	}
 	s.Fill(frame)
-	return len(b), nil
+	return nil
 }
 
 // Close closes the connection (both sides).
@@ -633,7 +679,7 @@ func (cn *Conn) writeSlot(s *Slot) bool {
 	case <-cn.closed:
 		return false
 	}
-	if s.frame == nil {
+	if s.frame == nil && s.stream == nil {
 		return true
 	}
 	if s.act.Delay > 0 {
@@ -648,8 +694,106 @@ func (cn *Conn) writeSlot(s *Slot) bool {
 	if s.act.Drop {
 		return false
 	}
+	if s.stream != nil {
+		for chunk := range s.stream {
+			if _, err := cn.tcp.Write(chunk); err != nil {
+				return false
+			}
+		}
+		return true
+	}
 	_, err := cn.tcp.Write(s.frame)
 	return err == nil
+}
+
+// StreamFrame is the backend handing over the response whose first 8
+// bytes (length and correlation id) are head and whose rest r yields.
+// An answer the router only observes (Slot.Observe) goes to the client
+// chunk by chunk as it arrives, so a large fetch answer is not held
+// whole before its first byte leaves; any other is read whole and
+// handled as WriteFrame handles it. It returns once the whole frame is
+// read from r.
+func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
+	size := int(binary.BigEndian.Uint32(head[:4]))
+	frame := make([]byte, 4+size)
+	copy(frame, head)
+	var s *Slot
+	select {
+	case s = <-cn.fwd:
+	case <-cn.closed:
+		return net.ErrClosed
+	}
+	if s.hdr.Key == int16(kmsg.Produce) {
+		defer cn.producing.Add(-1)
+	}
+	if corr := int32(binary.BigEndian.Uint32(frame[4:8])); corr != s.hdr.Corr {
+		cn.Close()
+		return fmt.Errorf("kafkaemu: response correlation %d, want %d", corr, s.hdr.Corr)
+	}
+	if s.Observe == nil || s.Filled() {
+		if _, err := io.ReadFull(r, frame[8:]); err != nil {
+			return err
+		}
+		if s.Filled() {
+			return nil
+		}
+		if s.OnResp != nil {
+			if frame = s.OnResp(frame); frame == nil {
+				return nil
+			}
+		}
+		s.Fill(frame)
+		return nil
+	}
+	stream := make(chan []byte, 16)
+	s.once.Do(func() {
+		s.stream = stream
+		close(s.ready)
+	})
+	send := func(chunk []byte) error {
+		select {
+		case stream <- chunk:
+			return nil
+		case <-cn.closed:
+			return net.ErrClosed
+		}
+	}
+	defer close(stream)
+	if err := send(frame[:8]); err != nil {
+		return err
+	}
+	const chunkSize = 1 << 20
+	for at := 8; at < len(frame); {
+		n, err := r.Read(frame[at:min(len(frame), at+chunkSize)])
+		if n > 0 {
+			if err := send(frame[at : at+n]); err != nil {
+				return err
+			}
+			at += n
+		}
+		if err != nil && at < len(frame) {
+			return err
+		}
+	}
+	s.Observe(frame)
+	return nil
+}
+
+// ForwardObserved forwards a request whose answer the router only looks
+// at: observe sees the whole answer, which goes to the client unchanged
+// (streamed, from a backend that streams). It returns the slot, nil when
+// the connection is done.
+func (cn *Conn) ForwardObserved(h Header, frame []byte, observe func([]byte)) *Slot {
+	s := NewSlot(h)
+	s.Observe = observe
+	s.OnResp = func(f []byte) []byte {
+		observe(f)
+		return f
+	}
+	if !cn.Respond(s) || !cn.Forward(frame, s) {
+		return nil
+	}
+	return s
 }
 
 // RoundTrip sends req to the backend over an internal connection and
