@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -287,7 +288,10 @@ type Slot struct {
 	// stream carries a streamed answer's bytes, chunk by chunk, closed at
 	// its end (StreamFrame); nil for a whole frame.
 	stream chan []byte
-	once   sync.Once // fill
+	// streamed, if set, runs once writeLoop has written every chunk of
+	// stream to the client (not if the connection closed first).
+	streamed func()
+	once     sync.Once // fill
 }
 
 // NewSlot is an empty slot for the request with header h.
@@ -338,9 +342,17 @@ type Conn struct {
 	remote string
 
 	toBackend chan []byte // request frames for the backend's Read
-	cur       []byte      // the frame the backend is reading
-	fwd       chan *Slot  // slots waiting for the backend's answer, in order
-	out       chan *Slot  // slots waiting to be written to the client
+	// Once WriteTo has written the frames queued before it was called,
+	// routers write each request straight to its writer, sink (one
+	// goroutine hop less per request); queued counts frames sent to
+	// toBackend and not yet taken. Both under sinkMu, which also
+	// serializes the writes.
+	sinkMu sync.Mutex
+	sink   io.Writer
+	queued int
+	cur    []byte     // the frame the backend is reading
+	fwd    chan *Slot // slots waiting for the backend's answer, in order
+	out    chan *Slot // slots waiting to be written to the client
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -386,6 +398,7 @@ func (cn *Conn) Read(p []byte) (int, error) {
 	for len(cn.cur) == 0 {
 		select {
 		case f := <-cn.toBackend:
+			cn.took()
 			cn.cur = f
 		case <-cn.closed:
 			return 0, io.EOF
@@ -398,7 +411,10 @@ func (cn *Conn) Read(p []byte) (int, error) {
 
 // WriteTo is the backend taking each request frame whole, written to w
 // with one Write, until the connection closes (then it returns nil). It
-// makes io.Copy(upstream, cn) copy frame by frame.
+// makes io.Copy(upstream, cn) copy frame by frame. Once the frames queued
+// before it was called are written, each later request is written to w
+// by the goroutine that routes it, in order, and WriteTo only waits for
+// the connection to close (n counts the frames it wrote itself).
 func (cn *Conn) WriteTo(w io.Writer) (int64, error) {
 	var n int64
 	if len(cn.cur) > 0 { // what a Read left
@@ -410,9 +426,18 @@ func (cn *Conn) WriteTo(w io.Writer) (int64, error) {
 		}
 	}
 	for {
+		cn.sinkMu.Lock()
+		if cn.queued == 0 {
+			cn.sink = w
+			cn.sinkMu.Unlock()
+			<-cn.closed
+			return n, nil
+		}
+		cn.sinkMu.Unlock()
 		var f []byte
 		select {
 		case f = <-cn.toBackend:
+			cn.took()
 		case <-cn.closed:
 			return n, nil
 		}
@@ -421,6 +446,38 @@ func (cn *Conn) WriteTo(w io.Writer) (int64, error) {
 		if err != nil {
 			return n, err
 		}
+	}
+}
+
+// took counts a frame taken from toBackend.
+func (cn *Conn) took() {
+	cn.sinkMu.Lock()
+	cn.queued--
+	cn.sinkMu.Unlock()
+}
+
+// toBackendFrame hands a request frame to the backend: straight to
+// WriteTo's writer once it has one, else through toBackend. A failed
+// write closes the connection.
+func (cn *Conn) toBackendFrame(frame []byte) bool {
+	cn.sinkMu.Lock()
+	if cn.sink != nil {
+		_, err := cn.sink.Write(frame)
+		cn.sinkMu.Unlock()
+		if err != nil {
+			cn.Close()
+			return false
+		}
+		return true
+	}
+	cn.queued++
+	cn.sinkMu.Unlock()
+	select {
+	case cn.toBackend <- frame:
+		return true
+	case <-cn.closed:
+		cn.abandonQueued()
+		return false
 	}
 }
 
@@ -603,13 +660,7 @@ func (cn *Conn) Forward(frame []byte, s *Slot) bool {
 		default:
 		}
 	}
-	select {
-	case cn.toBackend <- frame:
-		return true
-	case <-cn.closed:
-		cn.abandonQueued()
-		return false
-	}
+	return cn.toBackendFrame(frame)
 }
 
 // Respond queues s to be written to the client in request order.
@@ -700,6 +751,9 @@ func (cn *Conn) writeSlot(s *Slot) bool {
 				return false
 			}
 		}
+		if s.streamed != nil {
+			s.streamed()
+		}
 		return true
 	}
 	_, err := cn.tcp.Write(s.frame)
@@ -715,8 +769,6 @@ func (cn *Conn) writeSlot(s *Slot) bool {
 // read from r.
 func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 	size := int(binary.BigEndian.Uint32(head[:4]))
-	frame := make([]byte, 4+size)
-	copy(frame, head)
 	var s *Slot
 	select {
 	case s = <-cn.fwd:
@@ -726,11 +778,13 @@ func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 	if s.hdr.Key == int16(kmsg.Produce) {
 		defer cn.producing.Add(-1)
 	}
-	if corr := int32(binary.BigEndian.Uint32(frame[4:8])); corr != s.hdr.Corr {
+	if corr := int32(binary.BigEndian.Uint32(head[4:8])); corr != s.hdr.Corr {
 		cn.Close()
 		return fmt.Errorf("kafkaemu: response correlation %d, want %d", corr, s.hdr.Corr)
 	}
 	if s.Observe == nil || s.Filled() {
+		frame := make([]byte, 4+size)
+		copy(frame, head)
 		if _, err := io.ReadFull(r, frame[8:]); err != nil {
 			return err
 		}
@@ -745,9 +799,22 @@ func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 		s.Fill(frame)
 		return nil
 	}
+	// The frame's buffer is reused once both its readers are done with
+	// it: writeLoop, which writes it to the client, and Observe. A frame
+	// abandoned half way (the connection closed) is left to the GC.
+	buf := getFrame(4 + size)
+	frame := append((*buf)[:0], head[:8]...)[:4+size]
+	var users atomic.Int32
+	users.Store(2)
+	done := func() {
+		if users.Add(-1) == 0 {
+			putFrame(buf)
+		}
+	}
 	stream := make(chan []byte, 16)
 	s.once.Do(func() {
 		s.stream = stream
+		s.streamed = done
 		close(s.ready)
 	})
 	send := func(chunk []byte) error {
@@ -776,7 +843,44 @@ func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 		}
 	}
 	s.Observe(frame)
+	done()
 	return nil
+}
+
+// Frame buffers of streamed answers are pooled by size class (powers of
+// two from 64 KiB to 16 MiB; smaller ones are allocated as they come): a consumer's fetch answers are mostly the
+// same size, and allocating (and zeroing) each anew cost the proxy as
+// much CPU as copying it.
+const (
+	minPooledClass = 16
+	maxPooledClass = 24
+)
+
+var framePools [maxPooledClass + 1]sync.Pool
+
+func frameClass(n int) int { return bits.Len(uint(n - 1)) }
+
+// getFrame is a buffer of at least n bytes, its contents undefined.
+func getFrame(n int) *[]byte {
+	c := frameClass(n)
+	if c < minPooledClass || c > maxPooledClass {
+		b := make([]byte, n)
+		return &b
+	}
+	if b, ok := framePools[c].Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 1<<c)
+	return &b
+}
+
+// putFrame gives a buffer from getFrame back once nothing refers to it.
+func putFrame(b *[]byte) {
+	c := frameClass(cap(*b))
+	if c < minPooledClass || c > maxPooledClass || cap(*b) != 1<<c {
+		return
+	}
+	framePools[c].Put(b)
 }
 
 // ForwardObserved forwards a request whose answer the router only looks
