@@ -3,10 +3,12 @@ package proxy_test
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/internal/wiretest"
+	"github.com/seed73168108/kafkaemu/journal"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -106,4 +108,81 @@ func be64(b []byte) uint64 {
 		n = n<<8 | uint64(x)
 	}
 	return n
+}
+
+// TestLargeFramesUnchanged: produce requests and fetch answers of
+// hundreds of KiB, whose frame buffers the proxy reuses, cross it
+// unchanged, one after the other on the same connections: every record
+// is consumed back through the proxy as produced, at the offset its
+// produce answer gave, and the journal's appends and fetches cover
+// exactly those offsets.
+func TestLargeFramesUnchanged(t *testing.T) {
+	up := upstream(t, kfake.SeedTopics(1, "big"))
+	p := start(t, up.ListenAddrs())
+	ctx := ctxT(t, 60*time.Second)
+	const n = 60
+	values := make([][]byte, n)
+	rng := rand.NewChaCha8([32]byte{7})
+	for i := range values {
+		values[i] = make([]byte, 100<<10+i)
+		rng.Read(values[i])
+	}
+	// Linger gathers records into batches of up to 1 MB; the requests
+	// follow each other on one connection.
+	prod := client(t, p.Addrs(), kgo.DefaultProduceTopic("big"), kgo.ProducerLinger(20*time.Millisecond),
+		kgo.ProducerBatchCompression(kgo.NoCompression()))
+	at := make(map[int64][]byte)
+	for round := range 3 {
+		var rs []*kgo.Record
+		for i := round * n / 3; i < (round+1)*n/3; i++ {
+			rs = append(rs, &kgo.Record{Value: values[i]})
+		}
+		results := prod.ProduceSync(ctx, rs...)
+		if err := results.FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			at[r.Record.Offset] = r.Record.Value
+		}
+	}
+	if len(at) != n {
+		t.Fatalf("%d distinct offsets for %d records", len(at), n)
+	}
+
+	cons := client(t, p.Addrs(), kgo.ConsumeTopics("big"), kgo.FetchMaxPartitionBytes(1<<20))
+	for got := 0; got < n; {
+		fs := cons.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("consumed %d of %d records: %v", got, n, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			if want, ok := at[r.Offset]; !ok || !bytes.Equal(r.Value, want) {
+				t.Errorf("offset %d: consumed %d bytes that differ from the %d produced there", r.Offset, len(r.Value), len(want))
+			}
+		})
+	}
+
+	appended, fetched := map[int64]int{}, map[int64]bool{}
+	for _, e := range p.Journal() {
+		if e.Topic != "big" {
+			continue
+		}
+		for o := e.Offset; o <= e.LastOffset; o++ {
+			switch e.Kind {
+			case journal.EventAppend:
+				appended[o]++
+			case journal.EventFetch:
+				fetched[o] = true
+			}
+		}
+	}
+	for o := range at {
+		if appended[o] != 1 || !fetched[o] {
+			t.Errorf("offset %d: journaled in %d appends, fetched %v; want 1 append and a fetch", o, appended[o], fetched[o])
+		}
+	}
+	if len(appended) != n {
+		t.Errorf("the journal appends %d offsets, want %d", len(appended), n)
+	}
 }

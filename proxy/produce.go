@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"bytes"
+
 	"github.com/seed73168108/kafkaemu/internal/observe"
 	"github.com/seed73168108/kafkaemu/internal/wire"
 	"github.com/seed73168108/kafkaemu/journal"
@@ -29,6 +31,7 @@ func (p *Proxy) routeProduce(cn *wire.Conn, h wire.Header, frame, body []byte) b
 		}
 		return cn.Forward(frame, nil)
 	}
+	keepHeaders(req)
 	return cn.ForwardThen(h, frame, func(f []byte) []byte {
 		resp := kmsg.NewPtrProduceResponse()
 		resp.Version = h.Version
@@ -37,6 +40,19 @@ func (p *Proxy) routeProduce(cn *wire.Conn, h wire.Header, frame, body []byte) b
 		}
 		return f
 	}) != nil
+}
+
+// keepHeaders makes req keep only a copy of each partition's batch
+// header, all the journal reads of it, so that the request frame it was
+// decoded from is not held until the answer comes (the wire layer reuses
+// a produce request's frame once it is written upstream).
+func keepHeaders(req *kmsg.ProduceRequest) {
+	for i := range req.Topics {
+		for j := range req.Topics[i].Partitions {
+			rp := &req.Topics[i].Partitions[j]
+			rp.Records = bytes.Clone(rp.Records[:min(len(rp.Records), observe.BatchHeaderSize)])
+		}
+	}
 }
 
 // appendKey is an idempotent batch: a retry the broker answers from its

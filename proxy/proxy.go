@@ -436,7 +436,9 @@ func (p *Proxy) pipe(b *broker, cn *wire.Conn) {
 		_, _ = cn.WriteTo(up) // each request whole; ends when cn closes
 		up.Close()
 	}()
-	r := bufio.NewReaderSize(up, 256<<10)
+	// Small: a large answer is read past the buffer, straight into its
+	// frame; the buffer only gathers small answers and frame heads.
+	r := bufio.NewReaderSize(up, 32<<10)
 	var size [4]byte
 	for {
 		// A whole frame each time round: StreamFrame reads all of it.

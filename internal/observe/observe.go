@@ -39,9 +39,13 @@ type Batch struct {
 	OK            bool // the header was there to read
 }
 
+// BatchHeaderSize is the size of a v2 record batch's header: all
+// ParseBatch reads.
+const BatchHeaderSize = 61
+
 // ParseBatch reads the header of the v2 record batch b begins with.
 func ParseBatch(b []byte) Batch {
-	if len(b) < 61 {
+	if len(b) < BatchHeaderSize {
 		return Batch{ProducerID: -1}
 	}
 	attrs := int16(binary.BigEndian.Uint16(b[21:23]))

@@ -198,6 +198,8 @@ func (cn *Conn) readFrame() ([]byte, *badRequest, error) {
 	var frame []byte
 	if want <= firstChunk {
 		frame = make([]byte, 4, want)
+	} else if b := cn.pooledRequest(want); b != nil {
+		frame = (*b)[:4] // memory already held: not taken for this frame
 	} else {
 		frame = make([]byte, 4, min(want, max(firstChunk, 4+arrived(cn.tcp))))
 	}
@@ -216,6 +218,16 @@ func (cn *Conn) readFrame() ([]byte, *badRequest, error) {
 		}
 	}
 	return frame, nil, nil
+}
+
+// pooledRequest is a pooled buffer for a large request frame, when the
+// connection's produce requests go back to the pool (Conn.reuse); nil if
+// there is none.
+func (cn *Conn) pooledRequest(n int) *[]byte {
+	if !cn.sinking() {
+		return nil
+	}
+	return pooledFrame(n)
 }
 
 // stalled is the bad request of a frame cut short after got bytes: by

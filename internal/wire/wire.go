@@ -350,9 +350,12 @@ type Conn struct {
 	sinkMu sync.Mutex
 	sink   io.Writer
 	queued int
-	cur    []byte     // the frame the backend is reading
-	fwd    chan *Slot // slots waiting for the backend's answer, in order
-	out    chan *Slot // slots waiting to be written to the client
+	// sunk is the first byte of the last frame written to sink, for
+	// readLoop to know its frame was written and may be reused.
+	sunk *byte
+	cur  []byte     // the frame the backend is reading
+	fwd  chan *Slot // slots waiting for the backend's answer, in order
+	out  chan *Slot // slots waiting to be written to the client
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -414,7 +417,10 @@ func (cn *Conn) Read(p []byte) (int, error) {
 // makes io.Copy(upstream, cn) copy frame by frame. Once the frames queued
 // before it was called are written, each later request is written to w
 // by the goroutine that routes it, in order, and WriteTo only waits for
-// the connection to close (n counts the frames it wrote itself).
+// the connection to close (n counts the frames it wrote itself). A
+// produce request's frame written that way is reused for a later request
+// once its router returns: a router of a backend that uses WriteTo keeps
+// no part of it.
 func (cn *Conn) WriteTo(w io.Writer) (int64, error) {
 	var n int64
 	if len(cn.cur) > 0 { // what a Read left
@@ -463,6 +469,9 @@ func (cn *Conn) toBackendFrame(frame []byte) bool {
 	cn.sinkMu.Lock()
 	if cn.sink != nil {
 		_, err := cn.sink.Write(frame)
+		if len(frame) > 0 {
+			cn.sunk = &frame[0]
+		}
 		cn.sinkMu.Unlock()
 		if err != nil {
 			cn.Close()
@@ -595,7 +604,34 @@ func (cn *Conn) readLoop() {
 		if !cn.l.cfg.Route(cn, h, frame, body) {
 			return
 		}
+		cn.reuse(h, frame)
 	}
+}
+
+// reuse gives a routed request's frame buffer back to the pool when it
+// is a produce request the router wrote straight to WriteTo's writer:
+// the proxy's produce router keeps nothing of it once it is written (the
+// journal needs only the batch headers, read before). Any other frame is
+// left to the GC, as routers may keep parts of it.
+func (cn *Conn) reuse(h Header, frame []byte) {
+	if h.Key != int16(kmsg.Produce) || len(frame) == 0 || cap(frame) < 1<<minPooledClass {
+		return
+	}
+	cn.sinkMu.Lock()
+	sunk := cn.sunk == &frame[0]
+	cn.sunk = nil
+	cn.sinkMu.Unlock()
+	if sunk {
+		putFrame(&frame)
+	}
+}
+
+// sinking reports whether routed requests are written straight to
+// WriteTo's writer.
+func (cn *Conn) sinking() bool {
+	cn.sinkMu.Lock()
+	defer cn.sinkMu.Unlock()
+	return cn.sink != nil
 }
 
 // beforeRoute applies the network faults to the request with header h.
@@ -847,39 +883,52 @@ func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 	return nil
 }
 
-// Frame buffers of streamed answers are pooled by size class (powers of
-// two from 64 KiB to 16 MiB; smaller ones are allocated as they come): a consumer's fetch answers are mostly the
-// same size, and allocating (and zeroing) each anew cost the proxy as
-// much CPU as copying it.
+// Large frame buffers of the proxy's path are pooled by size class
+// (powers of two from 64 KiB to 16 MiB; smaller ones are allocated as
+// they come): streamed answers (a consumer's fetch answers are mostly the
+// same size) and produce requests written straight to the upstream.
+// Allocating (and zeroing) each anew cost the proxy about as much CPU as
+// copying it.
 const (
 	minPooledClass = 16
 	maxPooledClass = 24
 )
 
+// framePools[c] holds buffers of at least 1<<c bytes.
 var framePools [maxPooledClass + 1]sync.Pool
-
-func frameClass(n int) int { return bits.Len(uint(n - 1)) }
 
 // getFrame is a buffer of at least n bytes, its contents undefined.
 func getFrame(n int) *[]byte {
-	c := frameClass(n)
+	if b := pooledFrame(n); b != nil {
+		return b
+	}
+	c := bits.Len(uint(n - 1))
 	if c < minPooledClass || c > maxPooledClass {
 		b := make([]byte, n)
 		return &b
-	}
-	if b, ok := framePools[c].Get().(*[]byte); ok {
-		return b
 	}
 	b := make([]byte, 1<<c)
 	return &b
 }
 
-// putFrame gives a buffer from getFrame back once nothing refers to it.
+// pooledFrame is a pooled buffer of at least n bytes, nil if there is
+// none.
+func pooledFrame(n int) *[]byte {
+	c := bits.Len(uint(n - 1)) // 1<<c >= n
+	if c < minPooledClass || c > maxPooledClass {
+		return nil
+	}
+	b, _ := framePools[c].Get().(*[]byte)
+	return b
+}
+
+// putFrame gives a buffer back once nothing refers to it.
 func putFrame(b *[]byte) {
-	c := frameClass(cap(*b))
-	if c < minPooledClass || c > maxPooledClass || cap(*b) != 1<<c {
+	c := bits.Len(uint(cap(*b))) - 1 // 1<<c <= cap
+	if c < minPooledClass || c > maxPooledClass {
 		return
 	}
+	*b = (*b)[:cap(*b)]
 	framePools[c].Put(b)
 }
 
