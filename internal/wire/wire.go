@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -48,6 +50,12 @@ type Config struct {
 	Unchecked bool
 	// Listen listens on addr; nil listens on TCP.
 	Listen func(addr string) (net.Listener, error)
+	// TLS, if set, makes every accepted client connection a TLS server
+	// connection: the handshake comes first, and requests are read from
+	// and answers written to the decrypted stream. Internal connections
+	// and the backend's side stay plaintext. A failed handshake closes
+	// the connection as a bad-request event.
+	TLS *tls.Config
 	// Versions is what the backend serves (ApiVersions): key -> min and
 	// max version. A nil table means the backend is closing: requests
 	// then close their connection without a journal entry.
@@ -202,6 +210,10 @@ func (l *Listener) newConn(tc net.Conn) *Conn {
 	}
 	if tc != nil {
 		cn.remote = tc.RemoteAddr().String()
+		cn.raw = tc
+		if l.cfg.TLS != nil {
+			cn.tcp = tls.Server(tc, l.cfg.TLS)
+		}
 	}
 	l.conns[cn] = struct{}{}
 	return cn
@@ -334,7 +346,8 @@ type Header struct {
 // Write.
 type Conn struct {
 	l      *Listener
-	tcp    net.Conn // nil for internal connections
+	tcp    net.Conn // nil for internal connections; a *tls.Conn with Config.TLS
+	raw    net.Conn // the socket under tcp (tcp itself without TLS)
 	remote string
 
 	toBackend chan []byte // request frames for the backend's Read
@@ -467,8 +480,10 @@ func (cn *Conn) writeFrame(frame []byte) error {
 func (cn *Conn) Close() error {
 	cn.closeOnce.Do(func() {
 		close(cn.closed)
-		if cn.tcp != nil {
-			cn.tcp.Close()
+		if cn.raw != nil {
+			// The socket itself: a TLS close_notify could block on
+			// a client that does not read (net.Pipe).
+			cn.raw.Close()
 		}
 		cn.l.mu.Lock()
 		delete(cn.l.conns, cn)
@@ -524,6 +539,9 @@ func (cn *Conn) SetWriteDeadline(t time.Time) error { return nil }
 func (cn *Conn) readLoop() {
 	defer cn.wg.Done()
 	defer cn.Close()
+	if !cn.handshake() {
+		return
+	}
 	for {
 		h, frame, body, ok := cn.nextRequest() // validated: see validate.go
 		if !ok {
@@ -539,6 +557,38 @@ func (cn *Conn) readLoop() {
 			return
 		}
 	}
+}
+
+// handshake completes the TLS handshake of a TLS connection (within
+// IdleTimeout); a failed one is journaled as a bad request.
+func (cn *Conn) handshake() bool {
+	tc, ok := cn.tcp.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	// Close interrupts it by closing the socket.
+	ctx, cancel := context.WithTimeout(context.Background(), cn.l.cfg.idleTimeout())
+	defer cancel()
+	err := tc.HandshakeContext(ctx)
+	if err == nil {
+		return true
+	}
+	select {
+	case <-cn.closed:
+		return false
+	default:
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return false // the client went away: nothing to say
+	}
+	b := &badRequest{reason: "TLS handshake failed: " + err.Error()}
+	var rhe tls.RecordHeaderError
+	if errors.As(err, &rhe) {
+		b.head = rhe.RecordHeader[:]
+		b.reason = fmt.Sprintf("TLS handshake failed: the client did not start one (%v): this listener wants TLS", err)
+	}
+	cn.journalBad(b)
+	return false
 }
 
 // beforeRoute applies the network faults to the request with header h.
