@@ -22,7 +22,9 @@ type Cert struct {
 	key  []byte
 }
 
-// New makes a certificate valid for a day for 127.0.0.1 and localhost.
+// New makes a certificate for 127.0.0.1 and localhost, valid for a year
+// and since 1999-12-31, so that it also verifies inside a
+// testing/synctest bubble (whose clock starts at 2000-01-01).
 func New() (*Cert, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -35,7 +37,7 @@ func New() (*Cert, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial, Subject: pkix.Name{CommonName: "kafkaemu"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		NotBefore: time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC), NotAfter: now.Add(365 * 24 * time.Hour),
 		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
 		IsCA: true, BasicConstraintsValid: true,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
