@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ type clusterOpts struct {
 	configs []string      // topic configs as name:key=value (serve's -topic-config)
 	lag     time.Duration // replica.lag.time.max (default 200ms)
 	sasl    *saslCreds
-	tls     bool // fake.TLS with a self-signed certificate
+	tls     bool // fake.TLS (serve -tls) with a self-signed certificate
 }
 
 type saslCreds struct{ mech, user, pass string }
@@ -101,7 +102,7 @@ type cluster interface {
 // newCluster starts the cell's cluster for cl.
 func newCluster(t *testing.T, cl client, o clusterOpts) cluster {
 	t.Helper()
-	if cl.serve && !o.tls {
+	if cl.serve {
 		return startServed(t, o)
 	}
 	opts := []fake.Option{}
@@ -233,6 +234,8 @@ type served struct {
 	brokers []string
 	api     string
 	sasl    *saslCreds
+	tlsCfg  *tls.Config
+	caFile  string // serve -tls-ca-out's file
 }
 
 var kafkaemuBin = sync.OnceValues(func() (string, error) {
@@ -270,6 +273,11 @@ func startServed(t *testing.T, o clusterOpts) *served {
 	if o.sasl != nil {
 		args = append(args, "-sasl", o.sasl.mech+":"+o.sasl.user+":"+o.sasl.pass)
 	}
+	var caFile string
+	if o.tls {
+		caFile = filepath.Join(t.TempDir(), "ca.pem")
+		args = append(args, "-tls", "-tls-ca-out", caFile)
+	}
 	cmd := exec.Command(exe, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -304,7 +312,19 @@ func startServed(t *testing.T, o clusterOpts) *served {
 		b, err := os.ReadFile(addrFile)
 		return err == nil && json.Unmarshal(b, &a) == nil
 	})
-	return &served{brokers: a.Brokers, api: a.API, sasl: o.sasl}
+	s := &served{brokers: a.Brokers, api: a.API, sasl: o.sasl}
+	if o.tls {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			t.Fatalf("kafkaemu serve -tls-ca-out: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			t.Fatalf("kafkaemu serve -tls-ca-out %s holds no PEM certificate", caFile)
+		}
+		s.tlsCfg, s.caFile = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}, caFile
+	}
+	return s
 }
 
 var httpClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -337,7 +357,9 @@ func tp(topic string, p int32) string {
 	return "topic=" + url.QueryEscape(topic) + "&partition=" + strconv.Itoa(int(p))
 }
 
-func (s *served) endpoint() endpoint { return endpoint{brokers: s.brokers, sasl: s.sasl} }
+func (s *served) endpoint() endpoint {
+	return endpoint{brokers: s.brokers, sasl: s.sasl, tlsCfg: s.tlsCfg, caFile: s.caFile}
+}
 func (s *served) failLeader(t *testing.T, topic string, p int32) {
 	s.call(t, "POST", "/fail-leader?"+tp(topic, p), nil)
 }

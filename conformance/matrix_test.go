@@ -213,8 +213,8 @@ func writeMatrix(path string) error {
 		fmt.Fprintf(&b, "- **%s** (`%s`): %s.\n", c.title, c.id, c.what)
 	}
 	b.WriteString("\nGo clients run in the test process against `harness.Start`; kcat, the Python clients and kafkajs are programs " +
-		"run against `kafkaemu serve`, faults through its HTTP API and the verdict from its `GET /check`. TLS cells use an " +
-		"in-process cluster with `fake.TLS` and a self-signed certificate for every client (programs get the CA as a PEM file). " +
+		"run against `kafkaemu serve`, faults through its HTTP API and the verdict from its `GET /check`. TLS cells use `fake.TLS` " +
+		"with a self-signed certificate: in process for Go clients, `kafkaemu serve -tls -tls-ca-out ca.pem` for the programs (which trust ca.pem). " +
 		"Install the non-Go clients with `sudo .ci/install-clients`; run the whole matrix with `(cd conformance && go test -run TestMatrix .)`, and regenerate this page with `(cd conformance && go generate)`.\n")
 	return os.WriteFile(path, b.Bytes(), 0o644)
 }
