@@ -366,13 +366,7 @@ func (c *Cluster) appendStaleLocked(p *partitionState, rt kmsg.ProduceRequestTop
 	n := int64(max(hdr.records, 1))
 	s.leo += n
 	s.tail = append(s.tail, tb)
-	c.journal.Add(Event{
-		Kind: EventAppend, Broker: node, Topic: p.topic.name, Partition: p.id,
-		Offset: tb.base, LastOffset: tb.base + n - 1, Acks: req.Acks,
-		ProducerID: hdr.producerID, ProducerEpoch: hdr.producerEpoch, Sequence: hdr.sequence,
-		Transactional: hdr.transactional, Client: clientID, Detail: "un-replicated",
-		Records: batchRecords(records, tb.base),
-	})
+	c.journal.Add(tb.appendEvent(node, p, n))
 	c.answerTailLocked(p, tb, r, req)
 }
 

@@ -399,13 +399,7 @@ func (c *Cluster) appendTailLocked(p *partitionState, rt kmsg.ProduceRequestTopi
 	n := int64(max(hdr.records, 1))
 	p.leo += n
 	p.tail = append(p.tail, tb)
-	c.journal.Add(Event{
-		Kind: EventAppend, Broker: node, Topic: p.topic.name, Partition: p.id,
-		Offset: tb.base, LastOffset: tb.base + n - 1, Acks: req.Acks,
-		ProducerID: hdr.producerID, ProducerEpoch: hdr.producerEpoch, Sequence: hdr.sequence,
-		Transactional: hdr.transactional, Client: clientID, Detail: "un-replicated",
-		Records: batchRecords(records, tb.base),
-	})
+	c.journal.Add(tb.appendEvent(node, p, n))
 	c.answerTailLocked(p, tb, r, req)
 	if p.lagTimer == nil && !c.closed {
 		c.startLagTimerLocked(p)
@@ -497,3 +491,16 @@ func batchRecords(raw []byte, base int64) []RecordValue {
 }
 
 func cloneIDs(ids []int32) []int32 { return append([]int32(nil), ids...) }
+
+// appendEvent is the journal's append event for tb, n records acknowledged
+// by node from its un-replicated tail of p.
+func (tb *tailBatch) appendEvent(node int32, p *partitionState, n int64) Event {
+	hdr := tb.hdr
+	return Event{
+		Kind: EventAppend, Broker: node, Topic: p.topic.name, Partition: p.id,
+		Offset: tb.base, LastOffset: tb.base + n - 1, Acks: tb.acks,
+		ProducerID: hdr.producerID, ProducerEpoch: hdr.producerEpoch, Sequence: hdr.sequence,
+		Transactional: hdr.transactional, Client: tb.clientID, Detail: "un-replicated",
+		Records: batchRecords(tb.records, tb.base),
+	}
+}

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,54 +19,7 @@ import (
 // kfake dereferenced a nil request), and checks it journals each one and
 // still serves a kgo client.
 func TestServeSurvivesBadFrames(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "kafkaemu")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "serve", "-topic", "orders:1:3", "-seed", "16")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("kafkaemu serve ended with %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("kafkaemu serve did not stop on SIGTERM")
-		}
-	})
-	lines := bufio.NewScanner(stdout)
-	var brokers []string
-	var api string
-	for (brokers == nil || api == "") && lines.Scan() {
-		line := lines.Text()
-		if rest, ok := strings.CutPrefix(line, "kafkaemu: brokers "); ok {
-			brokers = strings.Split(strings.Fields(rest)[0], ",")
-		}
-		if rest, ok := strings.CutPrefix(line, "kafkaemu: fault API "); ok {
-			api = rest
-		}
-	}
-	go func() {
-		_, _ = io.Copy(io.Discard, stdout)
-		exited <- cmd.Wait()
-	}()
-	if brokers == nil || api == "" {
-		t.Fatalf("kafkaemu serve printed no brokers and API address")
-	}
+	brokers, api := startKafkaemu(t, buildKafkaemu(t), "serve", "-topic", "orders:1:3", "-seed", "16")
 
 	frame := func(key, version int16, body ...byte) []byte {
 		b := binary.BigEndian.AppendUint32(nil, 0)

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -167,56 +163,8 @@ func TestProxyBadFlags(t *testing.T) {
 // the offsets serve's own journal has them, and a fault added through
 // the proxy's API hits.
 func TestProxyOverServeProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "kafkaemu")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	start := func(args ...string) (brokers []string, api string) {
-		t.Helper()
-		cmd := exec.Command(bin, args...)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Errorf("kafkaemu %s ended with %v", args[0], err)
-				}
-			case <-time.After(30 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Errorf("kafkaemu %s did not stop on SIGTERM", args[0])
-			}
-		})
-		lines := bufio.NewScanner(stdout)
-		for (brokers == nil || api == "") && lines.Scan() {
-			line := lines.Text()
-			if rest, ok := strings.CutPrefix(line, "kafkaemu: brokers "); ok {
-				brokers = strings.Split(strings.Fields(rest)[0], ",")
-			}
-			if rest, ok := strings.CutPrefix(line, "kafkaemu: fault API "); ok {
-				api = rest
-			}
-		}
-		go func() {
-			_, _ = io.Copy(io.Discard, stdout)
-			exited <- cmd.Wait()
-		}()
-		if brokers == nil || api == "" {
-			t.Fatalf("kafkaemu %s printed no brokers and API address", args[0])
-		}
-		return brokers, api
-	}
+	bin := buildKafkaemu(t)
+	start := func(args ...string) ([]string, string) { t.Helper(); return startKafkaemu(t, bin, args...) }
 	upBrokers, upAPI := start("serve", "-topic", "orders:2:3", "-seed", "12")
 	proxied, api := start("proxy", "-upstream", upBrokers[0])
 	if len(proxied) != 3 {
