@@ -181,3 +181,37 @@ func TestTLSBadConfig(t *testing.T) {
 		c.Close()
 	}
 }
+
+// A client that begins a TLS handshake and stalls is closed after
+// IdleTimeout, and the journal says so.
+func TestTLSHandshakeStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, err := fake.New(fake.VirtualNetwork(), fake.Brokers(1), fake.TLS(newCert(t).ServerConfig()), fake.IdleTimeout(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conn, err := c.DialContext(t.Context(), "tcp", c.Addrs()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write([]byte{0x16, 0x03}); err != nil { // the start of a record header
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := io.ReadAll(conn); err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited < time.Second {
+			t.Errorf("the stalled handshake was closed after %v, before IdleTimeout", waited)
+		}
+		stalled := false
+		for _, e := range c.Journal() {
+			stalled = stalled || (e.Kind == fake.EventBadRequest && strings.Contains(e.Error, "not finished within 1s (IdleTimeout)"))
+		}
+		if !stalled {
+			t.Errorf("no bad-request event for the stalled handshake:\n%s", c.JournalTail(5))
+		}
+	})
+}

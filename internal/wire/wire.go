@@ -1,13 +1,13 @@
 package wire
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -566,11 +566,12 @@ func (cn *Conn) handshake() bool {
 	if !ok {
 		return true
 	}
-	// Close interrupts it by closing the socket.
-	ctx, cancel := context.WithTimeout(context.Background(), cn.l.cfg.idleTimeout())
-	defer cancel()
-	err := tc.HandshakeContext(ctx)
+	// A deadline, not a context: the socket stays open until the
+	// journal has the reason (Close interrupts it by closing the socket).
+	_ = tc.SetDeadline(time.Now().Add(cn.l.cfg.idleTimeout()))
+	err := tc.Handshake()
 	if err == nil {
+		_ = tc.SetDeadline(time.Time{})
 		return true
 	}
 	select {
@@ -583,7 +584,10 @@ func (cn *Conn) handshake() bool {
 	}
 	b := &badRequest{reason: "TLS handshake failed: " + err.Error()}
 	var rhe tls.RecordHeaderError
-	if errors.As(err, &rhe) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		b.reason = fmt.Sprintf("TLS handshake failed: not finished within %v (IdleTimeout)", cn.l.cfg.idleTimeout())
+	case errors.As(err, &rhe):
 		b.head = rhe.RecordHeader[:]
 		b.reason = fmt.Sprintf("TLS handshake failed: the client did not start one (%v): this listener wants TLS", err)
 	}
