@@ -2,18 +2,11 @@ package conformance
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,7 +21,7 @@ import (
 	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/seed73168108/kafkaemu/internal/selfsigned"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
@@ -45,7 +38,7 @@ type clusterOpts struct {
 	configs []string      // topic configs as name:key=value (serve's -topic-config)
 	lag     time.Duration // replica.lag.time.max (default 200ms)
 	sasl    *saslCreds
-	tls     bool // in process only: serve has no TLS
+	tls     bool // fake.TLS (serve -tls) with a self-signed certificate
 }
 
 type saslCreds struct{ mech, user, pass string }
@@ -109,15 +102,10 @@ type cluster interface {
 // newCluster starts the cell's cluster for cl.
 func newCluster(t *testing.T, cl client, o clusterOpts) cluster {
 	t.Helper()
-	if cl.serve && !o.tls {
+	if cl.serve {
 		return startServed(t, o)
 	}
 	opts := []fake.Option{}
-	if o.tls {
-		// kfake.TLS wraps fake's listeners, so fake's own plaintext
-		// connections fail too: a topic cannot even be created.
-		o.topics = nil
-	}
 	for _, tp := range o.topics {
 		parts := strings.Split(tp, ":")
 		p, _ := strconv.Atoi(parts[1])
@@ -141,7 +129,7 @@ func newCluster(t *testing.T, cl client, o clusterOpts) cluster {
 	ic := &inProc{}
 	if o.tls {
 		srv, cli, ca := newTLS(t)
-		opts = append(opts, fake.KfakeOpts(kfake.TLS(srv)))
+		opts = append(opts, fake.TLS(srv))
 		ic.tlsCfg, ic.caFile = cli, ca
 	}
 	ic.c = harness.Start(t, opts...)
@@ -246,6 +234,8 @@ type served struct {
 	brokers []string
 	api     string
 	sasl    *saslCreds
+	tlsCfg  *tls.Config
+	caFile  string // serve -tls-ca-out's file
 }
 
 var kafkaemuBin = sync.OnceValues(func() (string, error) {
@@ -283,6 +273,11 @@ func startServed(t *testing.T, o clusterOpts) *served {
 	if o.sasl != nil {
 		args = append(args, "-sasl", o.sasl.mech+":"+o.sasl.user+":"+o.sasl.pass)
 	}
+	var caFile string
+	if o.tls {
+		caFile = filepath.Join(t.TempDir(), "ca.pem")
+		args = append(args, "-tls", "-tls-ca-out", caFile)
+	}
 	cmd := exec.Command(exe, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -317,7 +312,19 @@ func startServed(t *testing.T, o clusterOpts) *served {
 		b, err := os.ReadFile(addrFile)
 		return err == nil && json.Unmarshal(b, &a) == nil
 	})
-	return &served{brokers: a.Brokers, api: a.API, sasl: o.sasl}
+	s := &served{brokers: a.Brokers, api: a.API, sasl: o.sasl}
+	if o.tls {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			t.Fatalf("kafkaemu serve -tls-ca-out: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			t.Fatalf("kafkaemu serve -tls-ca-out %s holds no PEM certificate", caFile)
+		}
+		s.tlsCfg, s.caFile = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}, caFile
+	}
+	return s
 }
 
 var httpClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -350,7 +357,9 @@ func tp(topic string, p int32) string {
 	return "topic=" + url.QueryEscape(topic) + "&partition=" + strconv.Itoa(int(p))
 }
 
-func (s *served) endpoint() endpoint { return endpoint{brokers: s.brokers, sasl: s.sasl} }
+func (s *served) endpoint() endpoint {
+	return endpoint{brokers: s.brokers, sasl: s.sasl, tlsCfg: s.tlsCfg, caFile: s.caFile}
+}
 func (s *served) failLeader(t *testing.T, topic string, p int32) {
 	s.call(t, "POST", "/fail-leader?"+tp(topic, p), nil)
 }
@@ -491,31 +500,15 @@ func seedTxn(t *testing.T, e endpoint, topic, txnID string, commit bool, values 
 // a client config that trusts it, and the certificate as a PEM file.
 func newTLS(t *testing.T) (*tls.Config, *tls.Config, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, err := selfsigned.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kafkaemu"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(ca, cert.CertPEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
-		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}, ca
+	cli := cert.ClientConfig()
+	cli.ServerName = "127.0.0.1"
+	return cert.ServerConfig(), cli, ca
 }

@@ -40,7 +40,7 @@ var capabilities = []capability{
 	{"leaderloss", "leader loss: acks=1 vs acks=all", "writes while replication is paused, then the leader fails: acks=1 loses exactly the un-replicated tail (lost-write at those offsets), acks=all loses nothing"},
 	{"plain", "SASL PLAIN", "produce and consume authenticated with SASL/PLAIN"},
 	{"scram", "SASL SCRAM", "produce and consume authenticated with SASL/SCRAM-SHA-256"},
-	{"tls", "TLS", "produce over TLS"},
+	{"tls", "TLS", "produce and consume over TLS (`fake.TLS`, a self-signed certificate the client trusts), the journal recording the appends"},
 	{"verdict", "checker verdict", "produce acks=all, group consume and commit; the anomaly checker on the broker-side history (BrokerHistory, serve's GET /check) finds nothing"},
 }
 
@@ -213,8 +213,8 @@ func writeMatrix(path string) error {
 		fmt.Fprintf(&b, "- **%s** (`%s`): %s.\n", c.title, c.id, c.what)
 	}
 	b.WriteString("\nGo clients run in the test process against `harness.Start`; kcat, the Python clients and kafkajs are programs " +
-		"run against `kafkaemu serve`, faults through its HTTP API and the verdict from its `GET /check`. TLS cells use an " +
-		"in-process cluster for every client (serve has no TLS flag, and TLS does not pass kafkaemu's wire layer). " +
+		"run against `kafkaemu serve`, faults through its HTTP API and the verdict from its `GET /check`. TLS cells use `fake.TLS` " +
+		"with a self-signed certificate: in process for Go clients, `kafkaemu serve -tls -tls-ca-out ca.pem` for the programs (which trust ca.pem). " +
 		"Install the non-Go clients with `sudo .ci/install-clients`; run the whole matrix with `(cd conformance && go test -run TestMatrix .)`, and regenerate this page with `(cd conformance && go generate)`.\n")
 	return os.WriteFile(path, b.Bytes(), 0o644)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
+	"github.com/seed73168108/kafkaemu/internal/selfsigned"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -170,4 +171,38 @@ func produceConsume(b *testing.B, records int, value []byte, opts ...kgo.Opt) ti
 		n += fs.NumRecords()
 	}
 	return time.Since(start)
+}
+
+// BenchmarkProduceConsumeTLS: BenchmarkProduceConsume over TLS, kafkaemu
+// (fake.TLS: TLS ends in the wire layer, plaintext to kfake) next to raw
+// kfake with kfake.TLS, the same self-signed certificate for both.
+func BenchmarkProduceConsumeTLS(b *testing.B) {
+	const records = 200_000
+	value := make([]byte, 1024)
+	rand.NewChaCha8([32]byte{1}).Read(value)
+	cert, err := selfsigned.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(addrs []string) time.Duration {
+		return produceConsume(b, records, value, kgo.SeedBrokers(addrs...), kgo.DialTLSConfig(cert.ClientConfig()))
+	}
+	var emu, raw []time.Duration
+	for b.Loop() {
+		kc, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, "bench"), kfake.TLS(cert.ServerConfig()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw = append(raw, run(kc.ListenAddrs()))
+		kc.Close()
+		c, err := fake.New(fake.Topic("bench", 3, 3), fake.TLS(cert.ServerConfig()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		emu = append(emu, run(c.Addrs()))
+		c.Close()
+	}
+	report(b, emu, raw, "200k")
+	b.ReportMetric(float64(records)/median(emu).Seconds(), "kafkaemu-rec/s")
+	b.ReportMetric(float64(records)/median(raw).Seconds(), "kfake-rec/s")
 }

@@ -188,8 +188,9 @@
 //
 // SASL makes the brokers require SASL/PLAIN or SCRAM, as Kafka 4.0 does
 // it (SaslHandshake v1 only); fake's own connections authenticate as a
-// user of their own. TLS is not emulated: kfake.TLS through KfakeOpts
-// does not pass fake's wire layer.
+// user of their own. TLS makes the client-facing listeners TLS
+// listeners (fake talks plaintext to kfake behind them); Cluster.TLSConfig
+// is a client config that trusts the certificate.
 //
 // PartitionLog reads a partition's log back inside the process (aborted
 // records marked): no client connection, so the journal shows no fetch

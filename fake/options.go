@@ -107,10 +107,11 @@ func AutoCreateTopics() Option {
 
 // KfakeOpts passes options straight to the underlying kfake cluster, for
 // what fake does not model itself (ACLs, broker configs, ...). For SASL
-// use the SASL option. kfake.TLS does not work through fake: fake's wire
-// layer reads Kafka frames from the client's socket before kfake's TLS
-// listener would, so a client's TLS handshake arrives as a malformed
-// frame and its connection is closed (a bad-request event).
+// use the SASL option, for TLS the TLS option: kfake.TLS does not work
+// through fake (fake's wire layer reads Kafka frames from the client's
+// socket before kfake's TLS listener would, so a client's handshake
+// arrives as a malformed frame, and fake's own plaintext connections to
+// kfake would fail its handshake).
 // Options that fake owns (NumBrokers, Ports, ListenFn, SeedTopics) are
 // overridden by fake.
 func KfakeOpts(opts ...kfake.Opt) Option {
@@ -147,7 +148,8 @@ type Spec struct {
 	IdleTimeout     time.Duration // 0: the default
 	// NeedsEmulator names the options given that only the emulator can
 	// honour: VirtualNetwork (an in-memory network), KfakeOpts (kfake's
-	// own behaviour), SASL (the emulator's users).
+	// own behaviour), SASL (the emulator's users), TLS (the emulator's
+	// certificate).
 	NeedsEmulator []string
 }
 
@@ -183,6 +185,9 @@ func SpecOf(opts ...Option) (Spec, error) {
 	}
 	if len(cfg.sasl) > 0 {
 		s.NeedsEmulator = append(s.NeedsEmulator, "fake.SASL")
+	}
+	if cfg.wire.TLS != nil {
+		s.NeedsEmulator = append(s.NeedsEmulator, "fake.TLS")
 	}
 	return s, nil
 }

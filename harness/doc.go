@@ -96,8 +96,8 @@
 // committed offsets) and FailLeader (the cluster's own ElectLeaders) work
 // unchanged. A verb that needs the emulator's model (KillBroker,
 // PauseReplication, Rebalance, ExpireMember, ...) and an option only
-// the emulator honours (fake.VirtualNetwork, fake.KfakeOpts, fake.SASL)
-// skip the test with t.Skip, naming the verb and the variable. Real
+// the emulator honours (fake.VirtualNetwork, fake.KfakeOpts, fake.SASL,
+// fake.TLS) skip the test with t.Skip, naming the verb and the variable. Real
 // reports which mode a test runs in; docs/real-cluster.md shows a
 // 3-broker Kafka to try it on.
 //

@@ -83,7 +83,9 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 
 // ClientDefaults are the kgo options Client applies before the caller's:
 // short waits and retries so tests run in milliseconds.
-// On a cluster with fake.VirtualNetwork they dial through it and, unless
+// On a cluster with fake.TLS they dial with TLS, trusting the cluster's
+// certificate (TLSConfig). On a cluster with fake.VirtualNetwork they
+// dial through it and, unless
 // the test binary is built with -tags synctests, leave periodic
 // autocommit off (see virtualAutoCommitInterval).
 func (c *Cluster) ClientDefaults() []kgo.Opt {
@@ -104,8 +106,16 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 			kgo.SessionTimeout(3*time.Second),
 			kgo.RebalanceTimeout(3*time.Second))
 	}
-	if c.Virtual() {
+	tlsCfg := c.TLSConfig()
+	switch {
+	case c.Virtual() && tlsCfg != nil:
+		opts = append(opts, kgo.Dialer(c.dialTLS))
+	case c.Virtual():
 		opts = append(opts, kgo.Dialer(c.DialContext))
+	case tlsCfg != nil:
+		opts = append(opts, kgo.DialTLSConfig(tlsCfg))
+	}
+	if c.Virtual() {
 		if !kgoBubbleLocks {
 			opts = append(opts, kgo.AutoCommitInterval(virtualAutoCommitInterval))
 		}

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -217,6 +218,32 @@ func (c *Cluster) Virtual() bool {
 		return false
 	}
 	return c.Cluster.Virtual()
+}
+
+// TLSConfig is fake.Cluster.TLSConfig (nil on a real cluster: its
+// clients bring their own TLS options).
+func (c *Cluster) TLSConfig() *tls.Config {
+	if c.real != nil {
+		return nil
+	}
+	return c.Cluster.TLSConfig()
+}
+
+// dialTLS dials addr through DialContext (the virtual network) and
+// starts a TLS client on the connection with the cluster's TLSConfig.
+func (c *Cluster) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := c.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := c.TLSConfig()
+	cfg.ServerName, _, _ = net.SplitHostPort(addr)
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // WaitPartition is fake.Cluster.WaitPartition; on a real cluster it

@@ -95,7 +95,7 @@ func TestBadUpstream(t *testing.T) {
 		(<-accepted).Close()
 	})
 	t.Run("tls-upstream-without-tls", func(t *testing.T) {
-		up := upstream(t, kfake.TLS(serverTLS(t)))
+		up := upstream(t, kfake.TLS(testCert.ServerConfig()))
 		want(t, newErr(t, up.ListenAddrs()[:1]), "TLS")
 	})
 	t.Run("one-of-many-unreachable", func(t *testing.T) {

@@ -1,18 +1,11 @@
 package proxy_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/internal/selfsigned"
 	"github.com/seed73168108/kafkaemu/proxy"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,42 +13,20 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
-var testCert struct {
-	cert tls.Certificate
-	pool *x509.CertPool
-}
-
-// serverTLS is a TLS config with a self-signed certificate for 127.0.0.1.
-func serverTLS(t testing.TB) *tls.Config {
-	t.Helper()
-	if testCert.pool == nil {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kafkaemu test"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
-			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaf, _ := x509.ParseCertificate(der)
-		testCert.cert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-		testCert.pool = x509.NewCertPool()
-		testCert.pool.AddCert(leaf)
+// testCert is a self-signed certificate for 127.0.0.1.
+var testCert = func() *selfsigned.Cert {
+	c, err := selfsigned.New()
+	if err != nil {
+		panic(err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{testCert.cert}}
-}
+	return c
+}()
 
 // TestUpstreamTLS: the proxy speaks TLS to a TLS upstream while clients
 // speak plaintext to it on loopback.
 func TestUpstreamTLS(t *testing.T) {
-	up := upstream(t, kfake.TLS(serverTLS(t)), kfake.SeedTopics(1, "orders"))
-	p := start(t, up.ListenAddrs()[:1], proxy.UpstreamTLS(&tls.Config{RootCAs: testCert.pool}))
+	up := upstream(t, kfake.TLS(testCert.ServerConfig()), kfake.SeedTopics(1, "orders"))
+	p := start(t, up.ListenAddrs()[:1], proxy.UpstreamTLS(testCert.ClientConfig()))
 	roundTrip(t, p.Addrs())
 }
 

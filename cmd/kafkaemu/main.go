@@ -4,6 +4,7 @@
 // same API in front of a real cluster (docs/real-cluster.md).
 //
 //	kafkaemu serve -brokers 3 -topic orders:3:3 -topic-config orders:min.insync.replicas=2 -http 127.0.0.1:7070
+//	kafkaemu serve -tls -tls-ca-out ca.pem   # brokers speak TLS; clients trust ca.pem
 //	kafkaemu proxy -upstream kafka-1:9092    # the fault proxy in front of a real cluster
 //	kafkaemu run scenarios/library           # scenario files (or a directory of them), outside go test
 //	kafkaemu run -html pages scenarios/library   # ... and a timeline page per scenario in pages/
@@ -25,7 +26,12 @@
 // a broker cut off by POST /isolate keeps its leaderships before the
 // controller fences it; default 9s),
 // -sasl MECHANISM:user:password (require SASL; PLAIN, SCRAM-SHA-256 or
-// SCRAM-SHA-512; repeatable), -journal FILE (every journal event as a JSON line, written as it
+// SCRAM-SHA-512; repeatable), -tls (the brokers speak TLS to clients, an
+// SSL listener: a self-signed certificate for 127.0.0.1 and localhost
+// whose PEM, the CA for clients, -tls-ca-out FILE writes before the
+// brokers listen; or -tls-cert FILE -tls-key FILE, PEM, for your own;
+// -tls-ca-out or -tls-cert imply -tls; the brokers advertise the same
+// 127.0.0.1 addresses), -journal FILE (every journal event as a JSON line, written as it
 // happens: flushed every 100 ms and on exit), -journal-max N (at most N
 // events in memory for GET /journal and /timeline, default 1000000, 0 for
 // all; older ones are dropped from memory with a count, never from

@@ -1,12 +1,14 @@
 package wire
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/bits"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +51,12 @@ type Config struct {
 	Unchecked bool
 	// Listen listens on addr; nil listens on TCP.
 	Listen func(addr string) (net.Listener, error)
+	// TLS, if set, makes every accepted client connection a TLS server
+	// connection: the handshake comes first, and requests are read from
+	// and answers written to the decrypted stream. Internal connections
+	// and the backend's side stay plaintext. A failed handshake closes
+	// the connection as a bad-request event.
+	TLS *tls.Config
 	// Versions is what the backend serves (ApiVersions): key -> min and
 	// max version. A nil table means the backend is closing: requests
 	// then close their connection without a journal entry.
@@ -203,6 +211,10 @@ func (l *Listener) newConn(tc net.Conn) *Conn {
 	}
 	if tc != nil {
 		cn.remote = tc.RemoteAddr().String()
+		cn.raw = tc
+		if l.cfg.TLS != nil {
+			cn.tcp = tls.Server(tc, l.cfg.TLS)
+		}
 	}
 	l.conns[cn] = struct{}{}
 	return cn
@@ -338,7 +350,8 @@ type Header struct {
 // Write.
 type Conn struct {
 	l      *Listener
-	tcp    net.Conn // nil for internal connections
+	tcp    net.Conn // nil for internal connections; a *tls.Conn with Config.TLS
+	raw    net.Conn // the socket under tcp (tcp itself without TLS)
 	remote string
 
 	toBackend chan []byte // request frames for the backend's Read
@@ -533,8 +546,10 @@ func (cn *Conn) writeFrame(frame []byte) error {
 func (cn *Conn) Close() error {
 	cn.closeOnce.Do(func() {
 		close(cn.closed)
-		if cn.tcp != nil {
-			cn.tcp.Close()
+		if cn.raw != nil {
+			// The socket itself: a TLS close_notify could block on
+			// a client that does not read (net.Pipe).
+			cn.raw.Close()
 		}
 		cn.l.mu.Lock()
 		delete(cn.l.conns, cn)
@@ -590,6 +605,9 @@ func (cn *Conn) SetWriteDeadline(t time.Time) error { return nil }
 func (cn *Conn) readLoop() {
 	defer cn.wg.Done()
 	defer cn.Close()
+	if !cn.handshake() {
+		return
+	}
 	for {
 		h, frame, body, ok := cn.nextRequest() // validated: see validate.go
 		if !ok {
@@ -632,6 +650,42 @@ func (cn *Conn) sinking() bool {
 	cn.sinkMu.Lock()
 	defer cn.sinkMu.Unlock()
 	return cn.sink != nil
+}
+
+// handshake completes the TLS handshake of a TLS connection (within
+// IdleTimeout); a failed one is journaled as a bad request.
+func (cn *Conn) handshake() bool {
+	tc, ok := cn.tcp.(*tls.Conn)
+	if !ok {
+		return true
+	}
+	// A deadline, not a context: the socket stays open until the
+	// journal has the reason (Close interrupts it by closing the socket).
+	_ = tc.SetDeadline(time.Now().Add(cn.l.cfg.idleTimeout()))
+	err := tc.Handshake()
+	if err == nil {
+		_ = tc.SetDeadline(time.Time{})
+		return true
+	}
+	select {
+	case <-cn.closed:
+		return false
+	default:
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return false // the client went away: nothing to say
+	}
+	b := &badRequest{reason: "TLS handshake failed: " + err.Error()}
+	var rhe tls.RecordHeaderError
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		b.reason = fmt.Sprintf("TLS handshake failed: not finished within %v (IdleTimeout)", cn.l.cfg.idleTimeout())
+	case errors.As(err, &rhe):
+		b.head = rhe.RecordHeader[:]
+		b.reason = fmt.Sprintf("TLS handshake failed: the client did not start one (%v): this listener wants TLS", err)
+	}
+	cn.journalBad(b)
+	return false
 }
 
 // beforeRoute applies the network faults to the request with header h.
