@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/harness"
+	"github.com/seed73168108/kafkaemu/internal/benchtest"
 	"github.com/seed73168108/kafkaemu/internal/selfsigned"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -134,43 +135,12 @@ func BenchmarkFailover(b *testing.B) {
 	report(b, emu, raw, "failover")
 }
 
-// produceConsume produces records copies of value with acks=all (no
-// compression: every byte crosses the wire), consumes them back and
-// returns how long that took. opts go to both clients (seed brokers,
-// dialer, hooks).
+// produceConsume is benchtest.ProduceConsume to topic "bench": how long
+// producing and consuming records copies of value took.
 func produceConsume(b *testing.B, records int, value []byte, opts ...kgo.Opt) time.Duration {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	p, err := kgo.NewClient(append(opts, kgo.DefaultProduceTopic("bench"), kgo.MaxBufferedRecords(50_000),
-		kgo.ProducerBatchCompression(kgo.NoCompression()))...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics("bench"), kgo.FetchMaxWait(50*time.Millisecond))...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
-	start := time.Now()
-	for range records {
-		p.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				b.Error(err)
-			}
-		})
-	}
-	if err := p.Flush(ctx); err != nil {
-		b.Fatal(err)
-	}
-	for n := 0; n < records; {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			b.Fatal(ctx.Err())
-		}
-		n += fs.NumRecords()
-	}
-	return time.Since(start)
+	b.Helper()
+	_, all := benchtest.ProduceConsume(b, 2*time.Minute, "bench", records, value, opts...)
+	return all
 }
 
 // BenchmarkProduceConsumeTLS: BenchmarkProduceConsume over TLS, kafkaemu

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed73168108/kafkaemu/internal/benchtest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -35,11 +36,11 @@ func BenchmarkProxyThroughput(b *testing.B) {
 		p := start(b, up.ListenAddrs())
 		runs := []func(){
 			func() {
-				prod, all := produceConsume(b, "direct", records, value, up.ListenAddrs())
+				prod, all := benchtest.ProduceConsume(b, 5*time.Minute, "direct", records, value, kgo.SeedBrokers(up.ListenAddrs()...))
 				direct, directP = append(direct, all), append(directP, prod)
 			},
 			func() {
-				prod, all := produceConsume(b, "proxied", records, value, p.Addrs())
+				prod, all := benchtest.ProduceConsume(b, 5*time.Minute, "proxied", records, value, kgo.SeedBrokers(p.Addrs()...))
 				viaProxy, viaProxyP = append(viaProxy, all), append(viaProxyP, prod)
 			},
 		}
@@ -126,43 +127,4 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// produceConsume produces records copies of value to topic with acks=all
-// (no compression), consumes them back and returns how long producing and
-// the whole took.
-func produceConsume(b *testing.B, topic string, records int, value []byte, seeds []string) (produce, all time.Duration) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	p, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic), kgo.MaxBufferedRecords(50_000),
-		kgo.ProducerBatchCompression(kgo.NoCompression()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.FetchMaxWait(50*time.Millisecond))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Close()
-	start := time.Now()
-	for range records {
-		p.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				b.Error(err)
-			}
-		})
-	}
-	if err := p.Flush(ctx); err != nil {
-		b.Fatal(err)
-	}
-	produce = time.Since(start)
-	for n := 0; n < records; {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			b.Fatal(ctx.Err())
-		}
-		n += fs.NumRecords()
-	}
-	return produce, time.Since(start)
 }
