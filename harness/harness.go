@@ -87,7 +87,9 @@ func Start(tb testing.TB, opts ...fake.Option) *Cluster {
 // certificate (TLSConfig). On a cluster with fake.VirtualNetwork they
 // dial through it and, unless
 // the test binary is built with -tags synctests, leave periodic
-// autocommit off (see virtualAutoCommitInterval).
+// autocommit off (see virtualAutoCommitInterval). In front of a real
+// cluster (KAFKAEMU_BOOTSTRAP) they reach the in-process proxy through
+// memory (DialContext).
 func (c *Cluster) ClientDefaults() []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Addrs()...),
@@ -114,6 +116,8 @@ func (c *Cluster) ClientDefaults() []kgo.Opt {
 		opts = append(opts, kgo.Dialer(c.DialContext))
 	case tlsCfg != nil:
 		opts = append(opts, kgo.DialTLSConfig(tlsCfg))
+	case c.real != nil:
+		opts = append(opts, kgo.Dialer(c.DialContext))
 	}
 	if c.Virtual() {
 		if !kgoBubbleLocks {

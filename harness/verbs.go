@@ -71,11 +71,12 @@ func (c *Cluster) CloseClientConnections(broker int32) (int, error) {
 	return c.Cluster.CloseClientConnections(broker)
 }
 
-// DialContext is fake.Cluster.DialContext; on a real cluster TCP.
+// DialContext is fake.Cluster.DialContext; on a real cluster it connects
+// to the in-process proxy through memory (proxy.Proxy.DialContext): one
+// loopback socket less between a client and the upstream.
 func (c *Cluster) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if c.real != nil {
-		var d net.Dialer
-		return d.DialContext(ctx, network, addr)
+		return c.real.p.DialContext(ctx, network, addr)
 	}
 	return c.Cluster.DialContext(ctx, network, addr)
 }

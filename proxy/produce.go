@@ -35,10 +35,24 @@ func (p *Proxy) routeProduce(cn *wire.Conn, h wire.Header, frame, body []byte) b
 	return cn.ForwardThen(h, frame, func(f []byte) []byte {
 		resp := kmsg.NewPtrProduceResponse()
 		resp.Version = h.Version
-		if wire.DecodeResponse(f, resp) == nil {
-			p.journalProduce(src, req, resp)
+		if wire.DecodeResponse(f, resp) != nil {
+			return f
 		}
-		return f
+		p.journalProduce(src, req, resp)
+		if len(resp.Brokers) == 0 {
+			return f
+		}
+		// v10+: a NOT_LEADER answer names the new leader (KIP-951).
+		for i := range resp.Brokers {
+			b := &resp.Brokers[i]
+			host, port, ok := p.proxied(b.NodeID, b.Host, b.Port)
+			if !ok {
+				go cn.Close() // rather than send the client around the proxy
+				return nil
+			}
+			b.Host, b.Port = host, port
+		}
+		return wire.EncodeResponse(h.Corr, resp)
 	}) != nil
 }
 

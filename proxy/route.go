@@ -19,6 +19,8 @@ func (p *Proxy) route(cn *wire.Conn, h wire.Header, frame, body []byte) bool {
 	switch kmsg.Key(h.Key) {
 	case kmsg.Produce:
 		return p.routeProduce(cn, h, frame, body)
+	case kmsg.ApiVersions:
+		return p.routeVersions(cn, h, frame, body)
 	case kmsg.Metadata:
 		return p.forwardRewritten(cn, h, frame, body, p.rewriteMetadata)
 	case kmsg.FindCoordinator:
@@ -95,6 +97,23 @@ func (p *Proxy) forwardRewritten(cn *wire.Conn, h wire.Header, frame, body []byt
 			go cn.Close()
 			return nil
 		}
+		return wire.EncodeResponse(h.Corr, resp)
+	}) != nil
+}
+
+// routeVersions forwards an ApiVersions request and offers the client
+// what the upstream answered, clamped (see clamp). An answer that does not
+// decode at the request's version (an UNSUPPORTED_VERSION answer comes in
+// v0, listing the ApiVersions versions the broker speaks) goes through
+// unchanged: the client retries at a version both speak.
+func (p *Proxy) routeVersions(cn *wire.Conn, h wire.Header, frame, body []byte) bool {
+	return cn.ForwardThen(h, frame, func(f []byte) []byte {
+		resp := kmsg.NewPtrApiVersionsResponse()
+		resp.Version = h.Version
+		if wire.DecodeResponse(f, resp) != nil || resp.ErrorCode != 0 {
+			return f
+		}
+		resp.ApiKeys = clamp(resp.ApiKeys)
 		return wire.EncodeResponse(h.Corr, resp)
 	}) != nil
 }

@@ -177,6 +177,45 @@ func (l *Listener) acceptLoop(tcp net.Listener) {
 	}
 }
 
+// Pipe connects a client in this process to the listener through memory
+// rather than a socket: the client gets its end of a net.Pipe, and the
+// backend a Conn like any TCP client's (faults, journal, TLS apply).
+// Each pipe's remote address is "memory:N", N counting pipes.
+func (l *Listener) Pipe() (net.Conn, error) {
+	server, client := net.Pipe()
+	n := pipes.Add(1)
+	cn := l.newConn(pipeConn{server, pipeAddr(fmt.Sprintf("memory:%d", n))})
+	if cn == nil {
+		server.Close()
+		client.Close()
+		return nil, net.ErrClosed
+	}
+	select {
+	case l.accept <- cn:
+		cn.start()
+		return pipeConn{client, pipeAddr(l.addr)}, nil
+	case <-l.done:
+		cn.Close()
+		client.Close()
+		return nil, net.ErrClosed
+	}
+}
+
+var pipes atomic.Int64
+
+// pipeConn is one end of a Pipe, with the address of its other end.
+type pipeConn struct {
+	net.Conn
+	remote pipeAddr
+}
+
+func (c pipeConn) RemoteAddr() net.Addr { return c.remote }
+
+type pipeAddr string
+
+func (pipeAddr) Network() string  { return "memory" }
+func (a pipeAddr) String() string { return string(a) }
+
 // Internal is a connection with no socket: the caller itself writes
 // requests to the backend through it (RoundTrip).
 func (l *Listener) Internal() (*Conn, error) {
