@@ -36,21 +36,53 @@ const autoCommitInterval = 100 * time.Millisecond
 // no fault touched.
 const liveSession = 3 * time.Second
 
-// sessionOpts are the kgo options for a member whose file asks for a
+// sessionOpts are the kgo options for member name, whose file asks for a
 // session timeout d (0: none). On the emulator a session shorter than
 // liveSession is not given to the client (the runner expires crashed
-// members itself). A real cluster's coordinator expires them, so there
-// the client gets d as it is, with heartbeats a third of it; a cluster
-// whose group.min.session.timeout.ms is above d refuses the member's
-// JoinGroup (INVALID_SESSION_TIMEOUT), as it would refuse the application.
-func (r *run) sessionOpts(d time.Duration) []kgo.Opt {
+// members itself). A real cluster's coordinator expires them, so there a
+// member the scenario may crash (crash_after, a crash-consumer fault)
+// joins with d as it is, with heartbeats a third of it; a cluster whose
+// group.min.session.timeout.ms is above d refuses the member's JoinGroup
+// (INVALID_SESSION_TIMEOUT), as it would refuse the application. A member
+// nothing crashes joins with at least liveSession, heartbeating as often
+// as d asks (so that it joins a rebalance as soon as with d): d only says
+// how long its group would wait for it once crashed, and a short session
+// lets the coordinator expel it while a loaded machine delays its
+// heartbeats, or while it waits in SyncGroup, where kgo does not
+// heartbeat, for a leader that crashed after its JoinGroup (raw kfake
+// then never answers its SyncGroup, and it waits out its 60 s rebalance
+// timeout instead of taking the crashed member's partitions over: see
+// fake's keepAwaitingAlive, which corrects that on the emulator).
+func (r *run) sessionOpts(name string, d time.Duration) []kgo.Opt {
 	switch {
 	case r.c.Real() && d > 0:
-		return []kgo.Opt{kgo.SessionTimeout(d), kgo.HeartbeatInterval(max(d/3, 10*time.Millisecond))}
+		session := d
+		if !r.mayCrash(name) {
+			session = max(d, liveSession)
+		}
+		return []kgo.Opt{kgo.SessionTimeout(session), kgo.HeartbeatInterval(max(d/3, 10*time.Millisecond))}
 	case d > liveSession:
 		return []kgo.Opt{kgo.SessionTimeout(d)}
 	}
 	return nil
+}
+
+// mayCrash reports whether the scenario can crash consumer or pipeline
+// name: its crash_after, or a crash-consumer fault naming it.
+func (r *run) mayCrash(name string) bool {
+	for _, c := range r.s.Workload.Consumers {
+		if c.Name == name && c.CrashAfter > 0 {
+			return true
+		}
+	}
+	for _, p := range r.s.Workload.Pipelines {
+		if p.Name == name && p.CrashAfter > 0 {
+			return true
+		}
+	}
+	return slices.ContainsFunc(r.s.Faults, func(f Fault) bool {
+		return f.Verb == CrashConsumer && (f.Consumer == name || f.Pipeline == name)
+	})
 }
 
 // life is one incarnation of a consumer or pipeline.
@@ -413,7 +445,7 @@ func (r *run) consumeLife(c Consumer, l *life, processed *int) {
 	} else {
 		opts = append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	}
-	opts = append(opts, r.sessionOpts(c.SessionTimeout)...)
+	opts = append(opts, r.sessionOpts(c.Name, c.SessionTimeout)...)
 	switch c.Commit {
 	case CommitAuto:
 		opts = append(opts, kgo.AutoCommitInterval(autoCommitInterval), kgo.AutoCommitCallback(r.recordCommit(c.Name, c.Group)))
@@ -646,7 +678,7 @@ func (r *run) pipelineLife(p Pipeline, l *life, processed, txns *int) {
 		kgo.TransactionalID(p.TransactionalID), kgo.ConsumerGroup(p.Group), kgo.ConsumeTopics(p.Input),
 		isolationOpt(p.Isolation), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	}
-	opts = append(opts, r.sessionOpts(p.SessionTimeout)...)
+	opts = append(opts, r.sessionOpts(p.Name, p.SessionTimeout)...)
 	all := append(r.c.ClientDefaults(), kgo.ClientID(p.Name), kgo.WithHooks(r.c.Recorder(p.Name)))
 	sess, err := kgo.NewGroupTransactSession(append(all, opts...)...)
 	if err != nil {

@@ -31,12 +31,8 @@ func TestLibraryOnRealCluster(t *testing.T) {
 	}
 	// Not run here: static-member-restart needs Kafka's KIP-345 rejoin,
 	// which raw kfake lacks (the emulator corrects it); hung-transaction-
-	// timeout waits out a transaction timeout on the real clock (45 s);
-	// consumer-crash-redelivery failed 1 of 6 loaded stress runs here
-	// (redelivered 0 with seed 4: on the real clock, without the
-	// emulator's expiry of a crashed member, its 300 ms sessions decide
-	// under load; not yet diagnosed, it passes in the emulator's bubble).
-	skip := map[string]bool{"static-member-restart": true, "hung-transaction-timeout": true, "consumer-crash-redelivery": true}
+	// timeout waits out a transaction timeout on the real clock (45 s).
+	skip := map[string]bool{"static-member-restart": true, "hung-transaction-timeout": true}
 	ran := 0
 	for _, s := range ss {
 		if scenarios.CheckRealCluster(s) != nil || skip[s.Name] {

@@ -68,3 +68,40 @@ func TestSameSeedSameRun(t *testing.T) {
 		t.Errorf("verdicts:\n%s\n%s", a.failed, b.failed)
 	}
 }
+
+// TestMayCrash: the members a scenario may crash (crash_after, a
+// crash-consumer fault) are the ones that join a real cluster with their
+// file's session as it is (sessionOpts); the others keep a live session.
+func TestMayCrash(t *testing.T) {
+	s, err := Parse("lesson.yaml", []byte(`name: x
+cluster: {brokers: 1}
+topics: [{name: orders, partitions: 2, replicas: 1}, {name: out, partitions: 1, replicas: 1}]
+workload:
+  producers: [{name: p, topic: orders, records: 10}]
+  consumers:
+    - {name: c1, group: g, topics: [orders], crash_after: 5, session_timeout: 300ms}
+    - {name: c2, group: g, topics: [orders], session_timeout: 300ms}
+    - {name: c3, group: h, topics: [orders], session_timeout: 300ms}
+    - {name: c4, group: k, topics: [orders]}
+  pipelines:
+    - {name: w1, group: w, input: orders, output: out, crash_after: 3}
+    - {name: w2, group: w, input: orders, output: out}
+    - {name: w3, group: w, input: orders, output: out}
+faults:
+  - {after: 1s, do: crash-consumer, consumer: c3}
+  - {after: 2s, do: crash-consumer, pipeline: w2}
+  - {after: 3s, do: restart-consumer, consumer: c4}
+expect:
+  - {lost-write: 0}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRun(t, s, 1, false, "")
+	want := map[string]bool{"c1": true, "c2": false, "c3": true, "c4": false, "w1": true, "w2": true, "w3": false}
+	for name, crash := range want {
+		if got := r.mayCrash(name); got != crash {
+			t.Errorf("mayCrash(%s) = %v, want %v", name, got, crash)
+		}
+	}
+}
