@@ -44,8 +44,9 @@
 // is enough, the proxy finds the rest and fronts every one, one listener
 // each), -listen-host H (default 127.0.0.1; another needs
 // -allow-non-loopback), -upstream-tls, -upstream-ca FILE,
-// -upstream-server-name NAME (TLS to the upstream; clients speak
-// plaintext to the proxy), -upstream-sasl MECHANISM:user:password (the
+// -upstream-server-name NAME (TLS to the upstream), -tls, -tls-ca-out
+// FILE, -tls-cert FILE -tls-key FILE (clients speak TLS to the proxy, as
+// under serve; independent of the upstream's TLS), -upstream-sasl MECHANISM:user:password (the
 // proxy's own requests; clients' SASL passes through), -seed N, -http,
 // -addr-file FILE (as serve's, with "upstream"), -dial-timeout D,
 // -max-request-bytes N, -idle-timeout D. It serves the API below for the

@@ -36,6 +36,7 @@ func proxyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	httpAddr := fs.String("http", "127.0.0.1:0", "address of the HTTP fault API (loopback only)")
 	listenHost := fs.String("listen-host", "127.0.0.1", "host the brokers' listeners listen on (a non-loopback one needs -allow-non-loopback)")
 	allowRemote := fs.Bool("allow-non-loopback", false, "let -listen-host be reachable from other machines (they reach the upstream through the proxy)")
+	tlsf := addTLSFlags(fs, "the proxy's listeners")
 	useTLS := fs.Bool("upstream-tls", false, "connect to the upstream brokers over TLS (system roots unless -upstream-ca)")
 	caFile := fs.String("upstream-ca", "", "PEM file of the CA that signs the upstream brokers' certificates (implies -upstream-tls)")
 	serverName := fs.String("upstream-server-name", "", "the name the upstream brokers' certificates carry, if not their host names")
@@ -89,6 +90,13 @@ func proxyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, read
 			}
 		}
 		opts = append(opts, proxy.UpstreamTLS(cfg))
+	}
+	tlsCfg, err := tlsf.config()
+	if err != nil {
+		return err
+	}
+	if tlsCfg != nil {
+		opts = append(opts, proxy.TLS(tlsCfg))
 	}
 	if *saslFlag != "" {
 		m, err := parseSASL(*saslFlag)
