@@ -301,24 +301,31 @@ func (s proxySource) PartitionLog(ctx context.Context, topic string, partition i
 // not know it.
 func (c *Cluster) realGroup(ctx context.Context, group string) (*kfake.GroupInfo, error) {
 	adm := c.real.p.Admin()
-	ds, err := adm.DescribeGroups(ctx, group)
+	gi, err := c.realConsumerGroup(ctx, adm, group)
 	if err != nil {
 		return nil, err
 	}
-	d, ok := ds[group]
-	if !ok || d.Err != nil || d.State == "Dead" {
-		return nil, nil
-	}
-	gi := &kfake.GroupInfo{Group: group, State: d.State, Commits: map[string]map[int32]kfake.GroupCommit{}}
-	for _, m := range d.Members {
-		gm := kfake.GroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost, Assignment: map[string][]int32{}}
-		if a, ok := m.Assigned.AsConsumer(); ok {
-			for _, t := range a.Topics {
-				gm.Assignment[t.Topic] = t.Partitions
-			}
+	if gi == nil { // not a KIP-848 group: a classic one?
+		ds, err := adm.DescribeGroups(ctx, group)
+		if err != nil {
+			return nil, err
 		}
-		gi.Members = append(gi.Members, gm)
+		d, ok := ds[group]
+		if !ok || d.Err != nil || d.State == "Dead" {
+			return nil, nil
+		}
+		gi = &kfake.GroupInfo{Group: group, State: d.State}
+		for _, m := range d.Members {
+			gm := kfake.GroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost, Assignment: map[string][]int32{}}
+			if a, ok := m.Assigned.AsConsumer(); ok {
+				for _, t := range a.Topics {
+					gm.Assignment[t.Topic] = t.Partitions
+				}
+			}
+			gi.Members = append(gi.Members, gm)
+		}
 	}
+	gi.Commits = map[string]map[int32]kfake.GroupCommit{}
 	committed, err := c.realCommitted(ctx, group)
 	if err != nil {
 		return nil, err
@@ -329,5 +336,35 @@ func (c *Cluster) realGroup(ctx context.Context, group string) (*kfake.GroupInfo
 			gi.Commits[t][p] = kfake.GroupCommit{Offset: o}
 		}
 	}
+	return gi, nil
+}
+
+// realConsumerGroup describes group as a KIP-848 consumer group (nil if
+// it is not one, or the cluster has no ConsumerGroupDescribe).
+func (c *Cluster) realConsumerGroup(ctx context.Context, adm *kadm.Client, group string) (*kfake.GroupInfo, error) {
+	ds, err := adm.DescribeConsumerGroups(ctx, group)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, nil // an older cluster, or an error the classic describe will name
+	}
+	d, ok := ds[group]
+	if !ok || d.Err != nil || d.State == "Dead" {
+		return nil, nil
+	}
+	gi := &kfake.GroupInfo{Group: group, State: d.State, Epoch: d.Epoch}
+	for _, m := range d.Members {
+		gm := kfake.GroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost,
+			SubscribedTopics: m.SubscribedTopics, Assignment: map[string][]int32{}}
+		for t, ps := range m.Assignment {
+			for p := range ps {
+				gm.Assignment[t] = append(gm.Assignment[t], p)
+			}
+			slices.Sort(gm.Assignment[t])
+		}
+		gi.Members = append(gi.Members, gm)
+	}
+	slices.SortFunc(gi.Members, func(a, b kfake.GroupMember) int { return strings.Compare(a.MemberID, b.MemberID) })
 	return gi, nil
 }
