@@ -15,9 +15,7 @@ import (
 	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/proxy"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // BootstrapEnv names the variable that points Start at a real Kafka
@@ -238,24 +236,6 @@ func (c *Cluster) realPartition(ctx context.Context, topic string, partition int
 	return proxySource{ctx, c.real.p}.Partition(topic, partition)
 }
 
-// realCommitted is group's committed offsets on the real cluster.
-func (c *Cluster) realCommitted(ctx context.Context, group string) (map[string]map[int32]int64, error) {
-	offs, err := c.real.p.Admin().FetchOffsets(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]map[int32]int64{}
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Err == nil {
-			if out[o.Topic] == nil {
-				out[o.Topic] = map[int32]int64{}
-			}
-			out[o.Topic][o.Partition] = o.At
-		}
-	})
-	return out, nil
-}
-
 // BrokerHistoryOfProxy is BrokerHistory for a fault proxy started
 // without harness (kafkaemu proxy's GET /check): the topics judged are
 // those the proxy's journal shows written or read; their logs are read
@@ -294,77 +274,4 @@ func (s proxySource) Partition(topic string, partition int32) (fake.PartitionSta
 
 func (s proxySource) PartitionLog(ctx context.Context, topic string, partition int32) ([]fake.LogRecord, error) {
 	return s.p.PartitionLog(ctx, topic, partition)
-}
-
-// realGroup is group as the real cluster describes it (DescribeGroups and
-// its committed offsets), in kfake's form, or nil when the cluster does
-// not know it.
-func (c *Cluster) realGroup(ctx context.Context, group string) (*kfake.GroupInfo, error) {
-	adm := c.real.p.Admin()
-	gi, err := c.realConsumerGroup(ctx, adm, group)
-	if err != nil {
-		return nil, err
-	}
-	if gi == nil { // not a KIP-848 group: a classic one?
-		ds, err := adm.DescribeGroups(ctx, group)
-		if err != nil {
-			return nil, err
-		}
-		d, ok := ds[group]
-		if !ok || d.Err != nil || d.State == "Dead" {
-			return nil, nil
-		}
-		gi = &kfake.GroupInfo{Group: group, State: d.State}
-		for _, m := range d.Members {
-			gm := kfake.GroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost, Assignment: map[string][]int32{}}
-			if a, ok := m.Assigned.AsConsumer(); ok {
-				for _, t := range a.Topics {
-					gm.Assignment[t.Topic] = t.Partitions
-				}
-			}
-			gi.Members = append(gi.Members, gm)
-		}
-	}
-	gi.Commits = map[string]map[int32]kfake.GroupCommit{}
-	committed, err := c.realCommitted(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	for t, ps := range committed {
-		gi.Commits[t] = map[int32]kfake.GroupCommit{}
-		for p, o := range ps {
-			gi.Commits[t][p] = kfake.GroupCommit{Offset: o}
-		}
-	}
-	return gi, nil
-}
-
-// realConsumerGroup describes group as a KIP-848 consumer group (nil if
-// it is not one, or the cluster has no ConsumerGroupDescribe).
-func (c *Cluster) realConsumerGroup(ctx context.Context, adm *kadm.Client, group string) (*kfake.GroupInfo, error) {
-	ds, err := adm.DescribeConsumerGroups(ctx, group)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, err
-		}
-		return nil, nil // an older cluster, or an error the classic describe will name
-	}
-	d, ok := ds[group]
-	if !ok || d.Err != nil || d.State == "Dead" {
-		return nil, nil
-	}
-	gi := &kfake.GroupInfo{Group: group, State: d.State, Epoch: d.Epoch}
-	for _, m := range d.Members {
-		gm := kfake.GroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost,
-			SubscribedTopics: m.SubscribedTopics, Assignment: map[string][]int32{}}
-		for t, ps := range m.Assignment {
-			for p := range ps {
-				gm.Assignment[t] = append(gm.Assignment[t], p)
-			}
-			slices.Sort(gm.Assignment[t])
-		}
-		gi.Members = append(gi.Members, gm)
-	}
-	slices.SortFunc(gi.Members, func(a, b kfake.GroupMember) int { return strings.Compare(a.MemberID, b.MemberID) })
-	return gi, nil
 }

@@ -51,7 +51,7 @@
 // -addr-file FILE (as serve's, with "upstream"), -dial-timeout D,
 // -max-request-bytes N, -idle-timeout D. It serves the API below for the
 // network faults, /journal, /timeline, /brokers, /topics, /partitions,
-// /faults and /fail-leader (the upstream's ElectLeaders); the verbs that
+// /groups (classic and KIP-848), /faults and /fail-leader (the upstream's ElectLeaders); the verbs that
 // need the emulator's model answer 501 with the reason.
 //
 // HTTP API: POST for faults, GET for state. Parameters go in the query

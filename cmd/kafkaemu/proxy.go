@@ -173,8 +173,6 @@ var needsEmulator = map[string]string{
 	"/leave-phantom":      "the emulator's group coordinator",
 	"/move-coordinator":   "the emulator's group coordinator",
 	"/inject-error":       "kfake's error injection",
-	"/groups":             "kfake's group state (the upstream's groups: kafka-consumer-groups.sh --describe)",
-	"/groups/{group}":     "kfake's group state (the upstream's groups: kafka-consumer-groups.sh --describe)",
 	"/isolate":            "the emulator's controller model (a real cluster fences brokers on its own)",
 }
 
@@ -213,6 +211,22 @@ func (r realCluster) Partition(topic string, partition int32) (fake.PartitionSta
 		HighWatermark: st.HighWatermark, LogEndOffset: st.HighWatermark, LogStartOffset: st.LogStartOffset}, nil
 }
 
+func (r realCluster) Groups() ([]string, error) {
+	ctx, cancel := contextTimeout(30 * time.Second)
+	defer cancel()
+	return r.p.Groups(ctx)
+}
+
+func (r realCluster) Group(group string) (*kfake.GroupInfo, error) {
+	ctx, cancel := contextTimeout(30 * time.Second)
+	defer cancel()
+	gi, err := r.p.Group(ctx, group)
+	if err == nil && gi == nil {
+		err = fmt.Errorf("unknown group %q", group)
+	}
+	return gi, err
+}
+
 func (r realCluster) FailLeader(topic string, partition int32) (int32, error) {
 	ctx, cancel := contextTimeout(30 * time.Second)
 	defer cancel()
@@ -235,8 +249,6 @@ func (r realCluster) brokerHistory(ctx context.Context) (*assertions.History, er
 // The verbs unsupported lists never reach these.
 var errNeedsEmulator = errors.New("needs the emulator")
 
-func (realCluster) Groups() ([]string, error)                 { return nil, errNeedsEmulator }
-func (realCluster) Group(string) (*kfake.GroupInfo, error)    { return nil, errNeedsEmulator }
 func (realCluster) PauseReplication(string, int32) error      { return errNeedsEmulator }
 func (realCluster) ResumeReplication(string, int32) error     { return errNeedsEmulator }
 func (realCluster) PauseFollower(int32) error                 { return errNeedsEmulator }
