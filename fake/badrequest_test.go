@@ -165,6 +165,10 @@ func TestBadRequests(t *testing.T) {
 		{"short header", []byte{0, 0, 0, 3, 0, 0, 0}, -1, -1, "header does not decode"},
 		{"2 GiB announced", []byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0}, -1, -1, "request length 2147483647 exceeds the maximum of 104857600 bytes"},
 		{"negative length", []byte{0xff, 0xff, 0xff, 0xfe, 0, 1}, -1, -1, "negative request length -2"},
+		// A tag count of 2^32-1 with nothing after it: kmsg v1.15.0 looped
+		// over every absent tag (11 bytes cost 80 s of CPU), v1.15.1 stops.
+		{"tag count past the end", rawFrame(3, 12, 1, []byte{0, 0, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}), 3, 12, "Metadata v12 body does not decode"},
+		{"header tag count past the end", rawFrame(3, 12, 1, []byte{0xff, 0xff, 0xff, 0xff, 0x0f}), 3, 12, "header does not decode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cn := dial(t, c.Addrs()[0])

@@ -92,8 +92,9 @@
 // named through c.Name; nothing else on the cluster is touched. Client,
 // History, BrokerHistory (from the proxy's journal and the upstream's
 // logs), WaitConsumed, WaitCommitted, the network faults (AddFault),
-// Partition, PartitionLog, Group and WaitGroup (DescribeGroups and the
-// committed offsets) and FailLeader (the cluster's own ElectLeaders) work
+// Partition, PartitionLog, Group and WaitGroup (ConsumerGroupDescribe for
+// KIP-848 groups, DescribeGroups for classic ones, and the committed
+// offsets) and FailLeader (the cluster's own ElectLeaders) work
 // unchanged. A verb that needs the emulator's model (KillBroker,
 // PauseReplication, Rebalance, ExpireMember, ...) and an option only
 // the emulator honours (fake.VirtualNetwork, fake.KfakeOpts, fake.SASL,

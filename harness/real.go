@@ -15,9 +15,7 @@ import (
 	"github.com/seed73168108/kafkaemu/assertions"
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/proxy"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // BootstrapEnv names the variable that points Start at a real Kafka
@@ -238,24 +236,6 @@ func (c *Cluster) realPartition(ctx context.Context, topic string, partition int
 	return proxySource{ctx, c.real.p}.Partition(topic, partition)
 }
 
-// realCommitted is group's committed offsets on the real cluster.
-func (c *Cluster) realCommitted(ctx context.Context, group string) (map[string]map[int32]int64, error) {
-	offs, err := c.real.p.Admin().FetchOffsets(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]map[int32]int64{}
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Err == nil {
-			if out[o.Topic] == nil {
-				out[o.Topic] = map[int32]int64{}
-			}
-			out[o.Topic][o.Partition] = o.At
-		}
-	})
-	return out, nil
-}
-
 // BrokerHistoryOfProxy is BrokerHistory for a fault proxy started
 // without harness (kafkaemu proxy's GET /check): the topics judged are
 // those the proxy's journal shows written or read; their logs are read
@@ -294,40 +274,4 @@ func (s proxySource) Partition(topic string, partition int32) (fake.PartitionSta
 
 func (s proxySource) PartitionLog(ctx context.Context, topic string, partition int32) ([]fake.LogRecord, error) {
 	return s.p.PartitionLog(ctx, topic, partition)
-}
-
-// realGroup is group as the real cluster describes it (DescribeGroups and
-// its committed offsets), in kfake's form, or nil when the cluster does
-// not know it.
-func (c *Cluster) realGroup(ctx context.Context, group string) (*kfake.GroupInfo, error) {
-	adm := c.real.p.Admin()
-	ds, err := adm.DescribeGroups(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	d, ok := ds[group]
-	if !ok || d.Err != nil || d.State == "Dead" {
-		return nil, nil
-	}
-	gi := &kfake.GroupInfo{Group: group, State: d.State, Commits: map[string]map[int32]kfake.GroupCommit{}}
-	for _, m := range d.Members {
-		gm := kfake.GroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost, Assignment: map[string][]int32{}}
-		if a, ok := m.Assigned.AsConsumer(); ok {
-			for _, t := range a.Topics {
-				gm.Assignment[t.Topic] = t.Partitions
-			}
-		}
-		gi.Members = append(gi.Members, gm)
-	}
-	committed, err := c.realCommitted(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	for t, ps := range committed {
-		gi.Commits[t] = map[int32]kfake.GroupCommit{}
-		for p, o := range ps {
-			gi.Commits[t][p] = kfake.GroupCommit{Offset: o}
-		}
-	}
-	return gi, nil
 }

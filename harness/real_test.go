@@ -148,3 +148,46 @@ func TestRealClusterSkipsEmulatorVerbs(t *testing.T) {
 		}
 	}
 }
+
+// TestRealClusterGroups: Group and WaitGroup on a real cluster describe
+// a classic group (DescribeGroups) and a KIP-848 consumer group
+// (ConsumerGroupDescribe, with its epoch) alike: members, assignment,
+// commits.
+func TestRealClusterGroups(t *testing.T) {
+	realUpstream(t)
+	for name, opts := range map[string][]kgo.Opt{
+		"classic": nil,
+		"kip848":  {kgo.Balancers(kgo.RangeBalancer()), kgo.ServerSideBalancer()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := harness.Start(t, fake.Topic("t", 2, 3))
+			topic, group := c.Name("t"), c.Name("g")
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			p := c.Client(t, kgo.DefaultProduceTopic(topic))
+			produceN(t, ctx, p, "r-", 4)
+			cons := c.Client(t, append([]kgo.Opt{kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.ClientID("member-a")}, opts...)...)
+			consumeUntil(t, ctx, cons, 4)
+			if err := cons.CommitUncommittedOffsets(ctx); err != nil {
+				t.Fatal(err)
+			}
+			gi, err := c.WaitGroup(ctx, group, fake.GroupSettled(1, 2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(gi.Members) != 1 || gi.Members[0].ClientID != "member-a" || gi.Members[0].NumAssigned() != 2 {
+				t.Errorf("members %+v; want member-a with both partitions", gi.Members)
+			}
+			if name == "kip848" && gi.Epoch < 1 {
+				t.Errorf("a KIP-848 group's epoch is %d, want ≥ 1", gi.Epoch)
+			}
+			var committed int64
+			for _, pc := range gi.Commits[topic] {
+				committed += pc.Offset
+			}
+			if committed != 4 {
+				t.Errorf("commits %v add to %d, want 4", gi.Commits, committed)
+			}
+		})
+	}
+}

@@ -278,7 +278,7 @@ func (c *Cluster) Group(group string) (*kfake.GroupInfo, error) {
 	if c.real != nil {
 		ctx, cancel := realCtx()
 		defer cancel()
-		gi, err := c.realGroup(ctx, group)
+		gi, err := c.real.p.Group(ctx, group)
 		if err == nil && gi == nil {
 			err = fmt.Errorf("unknown group %q", group)
 		}
@@ -405,7 +405,7 @@ func (c *Cluster) WaitGroup(ctx context.Context, group string, cond func(*kfake.
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			gi, err := c.realGroup(ctx, group)
+			gi, err := c.real.p.Group(ctx, group)
 			if err == nil && cond(gi) {
 				return gi, nil
 			}

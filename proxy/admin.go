@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/internal/logread"
 	"github.com/seed73168108/kafkaemu/journal"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -242,4 +244,91 @@ func (p *Proxy) LastStableOffset(ctx context.Context, topic string, partition in
 		return 0, fmt.Errorf("LastStableOffset(%q, %d): %w", topic, partition, o.Err)
 	}
 	return o.Offset, nil
+}
+
+// Groups is the sorted list of the upstream's groups, of every type.
+func (p *Proxy) Groups(ctx context.Context) ([]string, error) {
+	gs, err := p.Admin().ListGroups(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing the upstream's groups: %w", err)
+	}
+	return gs.Groups(), nil
+}
+
+// Group is group as the upstream describes it, in kfake's form (what
+// the emulator's Group returns): a KIP-848 consumer group through
+// ConsumerGroupDescribe (with its epoch), a classic one through
+// DescribeGroups, and its committed offsets. It is nil, with no error,
+// when the upstream does not know the group.
+func (p *Proxy) Group(ctx context.Context, group string) (*kfake.GroupInfo, error) {
+	adm := p.Admin()
+	gi, err := consumerGroup(ctx, adm, group)
+	if err != nil {
+		return nil, err
+	}
+	if gi == nil { // not a KIP-848 group: a classic one?
+		ds, err := adm.DescribeGroups(ctx, group)
+		if err != nil {
+			return nil, fmt.Errorf("describing group %q: %w", group, err)
+		}
+		d, ok := ds[group]
+		if !ok || d.Err != nil || d.State == "Dead" {
+			return nil, nil
+		}
+		gi = &kfake.GroupInfo{Group: group, State: d.State}
+		for _, m := range d.Members {
+			gm := kfake.GroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost, Assignment: map[string][]int32{}}
+			if a, ok := m.Assigned.AsConsumer(); ok {
+				for _, t := range a.Topics {
+					gm.Assignment[t.Topic] = t.Partitions
+				}
+			}
+			gi.Members = append(gi.Members, gm)
+		}
+	}
+	offs, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return nil, fmt.Errorf("the committed offsets of group %q: %w", group, err)
+	}
+	gi.Commits = map[string]map[int32]kfake.GroupCommit{}
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Err != nil {
+			return
+		}
+		if gi.Commits[o.Topic] == nil {
+			gi.Commits[o.Topic] = map[int32]kfake.GroupCommit{}
+		}
+		gi.Commits[o.Topic][o.Partition] = kfake.GroupCommit{Offset: o.At, LeaderEpoch: o.LeaderEpoch, Metadata: o.Metadata}
+	})
+	return gi, nil
+}
+
+// consumerGroup describes group as a KIP-848 consumer group (nil if it
+// is not one, or the upstream has no ConsumerGroupDescribe).
+func consumerGroup(ctx context.Context, adm *kadm.Client, group string) (*kfake.GroupInfo, error) {
+	ds, err := adm.DescribeConsumerGroups(ctx, group)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, nil // an older upstream, or an error DescribeGroups will name
+	}
+	d, ok := ds[group]
+	if !ok || d.Err != nil || d.State == "Dead" {
+		return nil, nil
+	}
+	gi := &kfake.GroupInfo{Group: group, State: d.State, Epoch: d.Epoch}
+	for _, m := range d.Members {
+		gm := kfake.GroupMember{MemberID: m.MemberID, InstanceID: m.InstanceID, ClientID: m.ClientID, ClientHost: m.ClientHost,
+			SubscribedTopics: m.SubscribedTopics, Assignment: map[string][]int32{}}
+		for t, ps := range m.Assignment {
+			for part := range ps {
+				gm.Assignment[t] = append(gm.Assignment[t], part)
+			}
+			slices.Sort(gm.Assignment[t])
+		}
+		gi.Members = append(gi.Members, gm)
+	}
+	slices.SortFunc(gi.Members, func(a, b kfake.GroupMember) int { return strings.Compare(a.MemberID, b.MemberID) })
+	return gi, nil
 }

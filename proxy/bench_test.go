@@ -54,6 +54,7 @@ func BenchmarkProxyThroughput(b *testing.B) {
 		name  string
 		opts  func(up *kfake.Cluster) ([]kgo.Opt, func())
 		times []time.Duration
+		prods []time.Duration
 	}
 	ways := []*way{
 		{name: "direct", opts: func(up *kfake.Cluster) ([]kgo.Opt, func()) {
@@ -72,7 +73,7 @@ func BenchmarkProxyThroughput(b *testing.B) {
 			return []kgo.Opt{kgo.SeedBrokers(up.ListenAddrs()...), kgo.Dialer(dial)}, stop
 		}},
 	}
-	run := func(w *way) time.Duration {
+	run := func(w *way) (time.Duration, time.Duration) {
 		up, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, "t"))
 		if err != nil {
 			b.Fatal(err)
@@ -81,8 +82,8 @@ func BenchmarkProxyThroughput(b *testing.B) {
 		opts, stop := w.opts(up)
 		defer stop()
 		runtime.GC()
-		_, all := benchtest.ProduceConsume(b, 5*time.Minute, "t", records, value, opts...)
-		return all
+		prod, all := benchtest.ProduceConsume(b, 5*time.Minute, "t", records, value, opts...)
+		return prod, all
 	}
 	run(ways[0]) // warm up: the first run of a process is slower
 	ratios := map[string][]float64{}
@@ -90,11 +91,14 @@ func BenchmarkProxyThroughput(b *testing.B) {
 	for b.Loop() {
 		for i := range ways {
 			w := ways[(round+i)%len(ways)]
-			w.times = append(w.times, run(w))
+			prod, all := run(w)
+			w.times, w.prods = append(w.times, all), append(w.prods, prod)
 		}
-		direct := ways[0].times[round]
+		direct, directProd := ways[0].times[round], ways[0].prods[round]
 		for _, w := range ways[1:] {
 			ratios[w.name] = append(ratios[w.name], direct.Seconds()/w.times[round].Seconds())
+			ratios[w.name+"-produce"] = append(ratios[w.name+"-produce"], directProd.Seconds()/w.prods[round].Seconds())
+			ratios[w.name+"-consume"] = append(ratios[w.name+"-consume"], (direct-directProd).Seconds()/(w.times[round]-w.prods[round]).Seconds())
 		}
 		round++
 	}
@@ -102,6 +106,8 @@ func BenchmarkProxyThroughput(b *testing.B) {
 	for _, w := range ways[1:] {
 		b.ReportMetric(float64(records)/median(w.times).Seconds(), w.name+"-rec/s")
 		b.ReportMetric(medianOf(ratios[w.name]), w.name+"-ratio")
+		b.ReportMetric(medianOf(ratios[w.name+"-produce"]), w.name+"-produce-ratio")
+		b.ReportMetric(medianOf(ratios[w.name+"-consume"]), w.name+"-consume-ratio")
 	}
 }
 
@@ -153,9 +159,10 @@ func relay(b *testing.B, addrs []string) (dial func(context.Context, string, str
 }
 
 // BenchmarkProxyLatency: what the proxy adds to one request: 2000
-// acks=all produces of one 1 KiB record each, one at a time, through the
-// proxy and direct to the same upstream, interleaved; p50 and p99 of
-// each.
+// acks=all produces of one 1 KiB record each, one at a time, direct to
+// the upstream, through the proxy in memory (DialContext) and through its
+// TCP listeners, interleaved (in turn first); p50 and p99 of each, and
+// what each proxy path adds over direct.
 //
 //	go test ./proxy -run XXX -bench ProxyLatency -benchtime 2000x
 func BenchmarkProxyLatency(b *testing.B) {
@@ -168,8 +175,8 @@ func BenchmarkProxyLatency(b *testing.B) {
 	value := make([]byte, 1024)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	newProducer := func(seeds []string) *kgo.Client {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic("lat"), kgo.ProducerLinger(0))
+	newProducer := func(opts ...kgo.Opt) *kgo.Client {
+		cl, err := kgo.NewClient(append(opts, kgo.DefaultProduceTopic("lat"), kgo.ProducerLinger(0))...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -178,25 +185,27 @@ func BenchmarkProxyLatency(b *testing.B) {
 		}
 		return cl
 	}
-	viaP, directP := newProducer(p.Addrs()), newProducer(up.ListenAddrs())
-	defer viaP.Close()
-	defer directP.Close()
-	var viaProxy, direct []time.Duration
-	timed := func(cl *kgo.Client) time.Duration {
-		t0 := time.Now()
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0)
+	ways := []struct {
+		name  string
+		cl    *kgo.Client
+		times []time.Duration
+	}{
+		{name: "direct", cl: newProducer(kgo.SeedBrokers(up.ListenAddrs()...))},
+		{name: "proxy", cl: newProducer(kgo.SeedBrokers(p.Addrs()...), kgo.Dialer(p.DialContext))},
+		{name: "proxy-tcp", cl: newProducer(kgo.SeedBrokers(p.Addrs()...))},
+	}
+	for _, w := range ways {
+		defer w.cl.Close()
 	}
 	i := 0
 	for b.Loop() {
-		if i%2 == 0 {
-			viaProxy = append(viaProxy, timed(viaP))
-			direct = append(direct, timed(directP))
-		} else {
-			direct = append(direct, timed(directP))
-			viaProxy = append(viaProxy, timed(viaP))
+		for j := range ways {
+			w := &ways[(i+j)%len(ways)]
+			t0 := time.Now()
+			if err := w.cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+			w.times = append(w.times, time.Since(t0))
 		}
 		i++
 	}
@@ -205,12 +214,14 @@ func BenchmarkProxyLatency(b *testing.B) {
 		slices.Sort(s)
 		return float64(s[min(len(s)-1, int(q*float64(len(s))))].Microseconds())
 	}
-	b.ReportMetric(pct(viaProxy, 0.5), "proxy-p50-µs")
-	b.ReportMetric(pct(direct, 0.5), "direct-p50-µs")
-	b.ReportMetric(pct(viaProxy, 0.99), "proxy-p99-µs")
-	b.ReportMetric(pct(direct, 0.99), "direct-p99-µs")
-	b.ReportMetric(pct(viaProxy, 0.5)-pct(direct, 0.5), "added-p50-µs")
-	b.ReportMetric(pct(viaProxy, 0.99)-pct(direct, 0.99), "added-p99-µs")
+	for _, w := range ways {
+		b.ReportMetric(pct(w.times, 0.5), w.name+"-p50-µs")
+		b.ReportMetric(pct(w.times, 0.99), w.name+"-p99-µs")
+	}
+	for _, w := range ways[1:] {
+		b.ReportMetric(pct(w.times, 0.5)-pct(ways[0].times, 0.5), w.name+"-added-p50-µs")
+		b.ReportMetric(pct(w.times, 0.99)-pct(ways[0].times, 0.99), w.name+"-added-p99-µs")
+	}
 }
 
 func medianOf(xs []float64) float64 {

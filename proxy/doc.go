@@ -14,9 +14,15 @@
 // HTTP or a TLS alert, is an error that says so. Each client connection
 // gets a connection of its own to its broker, so requests keep their
 // order, and SASL handshakes pass through to the upstream untouched.
-// Metadata, FindCoordinator and DescribeCluster answers are rewritten to
-// name the proxy's listeners, so clients never go around it; no other
+// Metadata, FindCoordinator and DescribeCluster answers, and produce
+// answers naming a new leader (KIP-951), are rewritten to name the
+// proxy's listeners, so clients never go around it; clients are offered
+// Fetch up to v15, whose answers name no broker (see clamp). No other
 // byte a client or a broker sends is changed.
+//
+// Clients may speak TLS to the proxy (TLS) and the proxy to the upstream
+// (UpstreamTLS), independently. A client in the proxy's own process can
+// reach it through memory instead of a socket (DialContext).
 //
 // What crosses is journaled as the emulator journals it (package
 // journal): appends at the offsets the produce answers give, fetched

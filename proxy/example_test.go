@@ -50,3 +50,36 @@ func Example() {
 	// append orders[0] offsets 0..0
 	// append orders[0] offsets 1..1
 }
+
+// A client in the proxy's own process (a Go test) reaches it through
+// memory: only the proxy's hop to the cluster is a socket.
+func ExampleProxy_DialContext() {
+	upstream, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders"))
+	if err != nil {
+		panic(err)
+	}
+	defer upstream.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := proxy.New(ctx, upstream.ListenAddrs())
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close()
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(p.Addrs()...), kgo.Dialer(p.DialContext))
+	if err != nil {
+		panic(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "orders", Value: []byte("a")}).FirstErr(); err != nil {
+		panic(err)
+	}
+	for _, e := range p.Journal() {
+		if e.Kind == journal.EventAppend {
+			fmt.Printf("append %s[%d] offset %d\n", e.Topic, e.Partition, e.Offset)
+		}
+	}
+	// Output:
+	// append orders[0] offset 0
+}

@@ -50,10 +50,25 @@ func AllowNonLoopback() Option {
 	}
 }
 
+// TLS makes the proxy's listeners speak TLS to clients with cfg (which
+// holds the proxy's certificate): the handshake comes first, a client
+// that does not start one is refused and journaled as a bad request.
+// A Kafka-aware proxy has to read the requests, so it ends the client's
+// TLS and begins its own to the upstream (UpstreamTLS): the two are
+// independent. In-process clients (DialContext) speak TLS too.
+func TLS(cfg *tls.Config) Option {
+	return func(c *config) error {
+		if cfg == nil || (len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil) {
+			return fmt.Errorf("proxy.TLS: the *tls.Config has no certificate (set Certificates or GetCertificate)")
+		}
+		c.wire.TLS = cfg
+		return nil
+	}
+}
+
 // UpstreamTLS connects to the upstream brokers over TLS with cfg (its
-// ServerName, if empty, is each broker's host). Clients still speak
-// plaintext to the proxy on loopback: a Kafka-aware proxy has to read
-// the requests, so it ends the client's side and begins its own.
+// ServerName, if empty, is each broker's host). Clients speak plaintext
+// to the proxy unless TLS is given too.
 func UpstreamTLS(cfg *tls.Config) Option {
 	return func(c *config) error {
 		if cfg == nil {

@@ -33,27 +33,40 @@ func (p *Proxy) routeProduce(cn *wire.Conn, h wire.Header, frame, body []byte) b
 	}
 	keepHeaders(req)
 	return cn.ForwardThen(h, frame, func(f []byte) []byte {
-		resp := kmsg.NewPtrProduceResponse()
-		resp.Version = h.Version
-		if wire.DecodeResponse(f, resp) != nil {
-			return f
+		out, ok := p.produceAnswer(src, req, h, f)
+		if !ok {
+			go cn.Close() // rather than send the client around the proxy
+			return nil
 		}
-		p.journalProduce(src, req, resp)
-		if len(resp.Brokers) == 0 {
-			return f
-		}
-		// v10+: a NOT_LEADER answer names the new leader (KIP-951).
-		for i := range resp.Brokers {
-			b := &resp.Brokers[i]
-			host, port, ok := p.proxied(b.NodeID, b.Host, b.Port)
-			if !ok {
-				go cn.Close() // rather than send the client around the proxy
-				return nil
-			}
-			b.Host, b.Port = host, port
-		}
-		return wire.EncodeResponse(h.Corr, resp)
+		return out
 	}) != nil
+}
+
+// produceAnswer journals the upstream's answer f to req and returns what
+// the client gets: f itself, or f with the new leader a NOT_LEADER answer
+// names (v10+, KIP-951) made the proxy's listener. ok is false when that
+// listener cannot be had: the client must not see the upstream's address.
+// An answer that does not decode passes unchanged (the client cannot
+// decode it either).
+func (p *Proxy) produceAnswer(src observe.Source, req *kmsg.ProduceRequest, h wire.Header, f []byte) (out []byte, ok bool) {
+	resp := kmsg.NewPtrProduceResponse()
+	resp.Version = h.Version
+	if wire.DecodeResponse(f, resp) != nil {
+		return f, true
+	}
+	p.journalProduce(src, req, resp)
+	if len(resp.Brokers) == 0 {
+		return f, true
+	}
+	for i := range resp.Brokers {
+		b := &resp.Brokers[i]
+		host, port, ok := p.proxied(b.NodeID, b.Host, b.Port)
+		if !ok {
+			return nil, false
+		}
+		b.Host, b.Port = host, port
+	}
+	return wire.EncodeResponse(h.Corr, resp), true
 }
 
 // keepHeaders makes req keep only a copy of each partition's batch

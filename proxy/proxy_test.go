@@ -143,3 +143,55 @@ func TestClientsStayBehind(t *testing.T) {
 		check("DescribeCluster", b.Host, b.Port)
 	}
 }
+
+// TestClientsStayBehindAfterLeaderChange: after a leader change a client connects
+// only to the proxy's listeners. A produce answer at v10+ names the new
+// leader (KIP-951): the proxy rewrites it; a fetch answer at v16+ would
+// too, inside an answer the proxy streams, so the proxy offers Fetch up
+// to v15 only (and no share-group or quorum requests).
+func TestClientsStayBehindAfterLeaderChange(t *testing.T) {
+	up := upstream(t, kfake.SeedTopics(1, "orders"))
+	p := start(t, up.ListenAddrs())
+	ctx := ctxT(t, 20*time.Second)
+	var seen connects
+	prod := client(t, p.Addrs(), kgo.DefaultProduceTopic("orders"), kgo.WithHooks(&seen))
+	cons := client(t, p.Addrs(), kgo.ConsumeTopics("orders"), kgo.WithHooks(&seen))
+	for i, v := range []string{"before", "after"} {
+		if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		for got := 0; got <= i; {
+			fs := cons.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatal(ctx.Err())
+			}
+			got += fs.NumRecords()
+		}
+		if i == 0 {
+			if _, err := p.FailLeader(ctx, "orders", 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, a := range seen.list() {
+		if !slices.Contains(p.Addrs(), a) {
+			t.Errorf("a client connected to %s, not one of the proxy's listeners %v", a, p.Addrs())
+		}
+	}
+	if rej := events(p, journal.EventProduceRejected); len(rej) == 0 {
+		t.Error("no produce was refused by the old leader: the leader change did not reach the producer (journal)")
+	}
+
+	vs, err := kadm.NewClient(client(t, p.Addrs())).ApiVersions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bv := range vs.Sorted() {
+		if max, ok := bv.KeyMaxVersion(int16(kmsg.Fetch)); !ok || max > 15 {
+			t.Errorf("broker %d offers Fetch up to v%d (%v), want v15", bv.NodeID, max, ok)
+		}
+		if _, ok := bv.KeyMaxVersion(int16(kmsg.ShareFetch)); ok {
+			t.Errorf("broker %d offers ShareFetch", bv.NodeID)
+		}
+	}
+}

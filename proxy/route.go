@@ -107,15 +107,18 @@ func (p *Proxy) forwardRewritten(cn *wire.Conn, h wire.Header, frame, body []byt
 // v0, listing the ApiVersions versions the broker speaks) goes through
 // unchanged: the client retries at a version both speak.
 func (p *Proxy) routeVersions(cn *wire.Conn, h wire.Header, frame, body []byte) bool {
-	return cn.ForwardThen(h, frame, func(f []byte) []byte {
-		resp := kmsg.NewPtrApiVersionsResponse()
-		resp.Version = h.Version
-		if wire.DecodeResponse(f, resp) != nil || resp.ErrorCode != 0 {
-			return f
-		}
-		resp.ApiKeys = clamp(resp.ApiKeys)
-		return wire.EncodeResponse(h.Corr, resp)
-	}) != nil
+	return cn.ForwardThen(h, frame, func(f []byte) []byte { return versionsAnswer(h, f) }) != nil
+}
+
+// versionsAnswer is the client's ApiVersions answer given the upstream's.
+func versionsAnswer(h wire.Header, f []byte) []byte {
+	resp := kmsg.NewPtrApiVersionsResponse()
+	resp.Version = h.Version
+	if wire.DecodeResponse(f, resp) != nil || resp.ErrorCode != 0 {
+		return f
+	}
+	resp.ApiKeys = clamp(resp.ApiKeys)
+	return wire.EncodeResponse(h.Corr, resp)
 }
 
 // proxied is the proxy's address for upstream broker id at host:port,

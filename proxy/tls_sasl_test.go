@@ -1,14 +1,17 @@
 package proxy_test
 
 import (
+	"crypto/tls"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed73168108/kafkaemu/internal/selfsigned"
+	"github.com/seed73168108/kafkaemu/journal"
 	"github.com/seed73168108/kafkaemu/proxy"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
@@ -28,6 +31,44 @@ func TestUpstreamTLS(t *testing.T) {
 	up := upstream(t, kfake.TLS(testCert.ServerConfig()), kfake.SeedTopics(1, "orders"))
 	p := start(t, up.ListenAddrs()[:1], proxy.UpstreamTLS(testCert.ClientConfig()))
 	roundTrip(t, p.Addrs())
+}
+
+// TestClientTLS: clients speak TLS to the proxy (its own certificate),
+// the proxy plaintext to a plaintext upstream, or TLS to a TLS one; a
+// plaintext client is refused and journaled; a config without a
+// certificate is refused by New.
+func TestClientTLS(t *testing.T) {
+	for name, upTLS := range map[string]bool{"plaintext upstream": false, "TLS upstream": true} {
+		t.Run(name, func(t *testing.T) {
+			var upOpts []kfake.Opt
+			var opts []proxy.Option
+			if upTLS {
+				upOpts = append(upOpts, kfake.TLS(testCert.ServerConfig()))
+				opts = append(opts, proxy.UpstreamTLS(testCert.ClientConfig()))
+			}
+			up := upstream(t, append(upOpts, kfake.SeedTopics(1, "orders"))...)
+			p := start(t, up.ListenAddrs()[:1], append(opts, proxy.TLS(testCert.ServerConfig()))...)
+			roundTrip(t, p.Addrs(), kgo.DialTLSConfig(testCert.ClientConfig()))
+
+			plain := client(t, p.Addrs(), kgo.RequestRetries(0))
+			ctx := ctxT(t, 10*time.Second)
+			if _, err := plain.Request(ctx, kmsg.NewPtrMetadataRequest()); err == nil {
+				t.Error("a plaintext client was answered by a TLS proxy")
+			}
+			refused := false
+			for _, e := range events(p, journal.EventBadRequest) {
+				refused = refused || strings.Contains(e.Error, "wants TLS")
+			}
+			if !refused {
+				t.Errorf("no bad-request event for the plaintext client:\n%s", p.JournalTail(10))
+			}
+		})
+	}
+	ctx := ctxT(t, 10*time.Second)
+	up := upstream(t)
+	if _, err := proxyNew(ctx, up.ListenAddrs(), proxy.TLS(&tls.Config{})); err == nil || !strings.Contains(err.Error(), "no certificate") {
+		t.Errorf("proxy.TLS without a certificate: %v", err)
+	}
 }
 
 // TestSASLPassThrough: clients' SASL handshakes pass through the proxy to

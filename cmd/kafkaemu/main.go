@@ -44,13 +44,14 @@
 // is enough, the proxy finds the rest and fronts every one, one listener
 // each), -listen-host H (default 127.0.0.1; another needs
 // -allow-non-loopback), -upstream-tls, -upstream-ca FILE,
-// -upstream-server-name NAME (TLS to the upstream; clients speak
-// plaintext to the proxy), -upstream-sasl MECHANISM:user:password (the
+// -upstream-server-name NAME (TLS to the upstream), -tls, -tls-ca-out
+// FILE, -tls-cert FILE -tls-key FILE (clients speak TLS to the proxy, as
+// under serve; independent of the upstream's TLS), -upstream-sasl MECHANISM:user:password (the
 // proxy's own requests; clients' SASL passes through), -seed N, -http,
 // -addr-file FILE (as serve's, with "upstream"), -dial-timeout D,
 // -max-request-bytes N, -idle-timeout D. It serves the API below for the
 // network faults, /journal, /timeline, /brokers, /topics, /partitions,
-// /faults and /fail-leader (the upstream's ElectLeaders); the verbs that
+// /groups (classic and KIP-848), /faults and /fail-leader (the upstream's ElectLeaders); the verbs that
 // need the emulator's model answer 501 with the reason.
 //
 // HTTP API: POST for faults, GET for state. Parameters go in the query

@@ -36,6 +36,7 @@ func proxyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, read
 	httpAddr := fs.String("http", "127.0.0.1:0", "address of the HTTP fault API (loopback only)")
 	listenHost := fs.String("listen-host", "127.0.0.1", "host the brokers' listeners listen on (a non-loopback one needs -allow-non-loopback)")
 	allowRemote := fs.Bool("allow-non-loopback", false, "let -listen-host be reachable from other machines (they reach the upstream through the proxy)")
+	tlsf := addTLSFlags(fs, "the proxy's listeners")
 	useTLS := fs.Bool("upstream-tls", false, "connect to the upstream brokers over TLS (system roots unless -upstream-ca)")
 	caFile := fs.String("upstream-ca", "", "PEM file of the CA that signs the upstream brokers' certificates (implies -upstream-tls)")
 	serverName := fs.String("upstream-server-name", "", "the name the upstream brokers' certificates carry, if not their host names")
@@ -89,6 +90,13 @@ func proxyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, read
 			}
 		}
 		opts = append(opts, proxy.UpstreamTLS(cfg))
+	}
+	tlsCfg, err := tlsf.config()
+	if err != nil {
+		return err
+	}
+	if tlsCfg != nil {
+		opts = append(opts, proxy.TLS(tlsCfg))
 	}
 	if *saslFlag != "" {
 		m, err := parseSASL(*saslFlag)
@@ -165,8 +173,6 @@ var needsEmulator = map[string]string{
 	"/leave-phantom":      "the emulator's group coordinator",
 	"/move-coordinator":   "the emulator's group coordinator",
 	"/inject-error":       "kfake's error injection",
-	"/groups":             "kfake's group state (the upstream's groups: kafka-consumer-groups.sh --describe)",
-	"/groups/{group}":     "kfake's group state (the upstream's groups: kafka-consumer-groups.sh --describe)",
 	"/isolate":            "the emulator's controller model (a real cluster fences brokers on its own)",
 }
 
@@ -205,6 +211,22 @@ func (r realCluster) Partition(topic string, partition int32) (fake.PartitionSta
 		HighWatermark: st.HighWatermark, LogEndOffset: st.HighWatermark, LogStartOffset: st.LogStartOffset}, nil
 }
 
+func (r realCluster) Groups() ([]string, error) {
+	ctx, cancel := contextTimeout(30 * time.Second)
+	defer cancel()
+	return r.p.Groups(ctx)
+}
+
+func (r realCluster) Group(group string) (*kfake.GroupInfo, error) {
+	ctx, cancel := contextTimeout(30 * time.Second)
+	defer cancel()
+	gi, err := r.p.Group(ctx, group)
+	if err == nil && gi == nil {
+		err = fmt.Errorf("unknown group %q", group)
+	}
+	return gi, err
+}
+
 func (r realCluster) FailLeader(topic string, partition int32) (int32, error) {
 	ctx, cancel := contextTimeout(30 * time.Second)
 	defer cancel()
@@ -227,8 +249,6 @@ func (r realCluster) brokerHistory(ctx context.Context) (*assertions.History, er
 // The verbs unsupported lists never reach these.
 var errNeedsEmulator = errors.New("needs the emulator")
 
-func (realCluster) Groups() ([]string, error)                 { return nil, errNeedsEmulator }
-func (realCluster) Group(string) (*kfake.GroupInfo, error)    { return nil, errNeedsEmulator }
 func (realCluster) PauseReplication(string, int32) error      { return errNeedsEmulator }
 func (realCluster) ResumeReplication(string, int32) error     { return errNeedsEmulator }
 func (realCluster) PauseFollower(int32) error                 { return errNeedsEmulator }

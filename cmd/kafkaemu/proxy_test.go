@@ -118,7 +118,6 @@ func TestProxyFaultAPI(t *testing.T) {
 		"POST /kill-broker?broker=99":        "kill-broker needs the emulator",
 		"POST /rebalance?group=g":            "rebalance needs the emulator's group coordinator",
 		"POST /inject-error?error=x":         "inject-error needs kfake's error injection",
-		"GET /groups":                        "groups needs kfake's group state",
 		"POST /isolate?broker=0":             "isolate needs the emulator's controller model",
 	} {
 		method, rest, _ := strings.Cut(path, " ")
@@ -126,6 +125,33 @@ func TestProxyFaultAPI(t *testing.T) {
 		if code != http.StatusNotImplemented || !strings.Contains(body, want) || !strings.Contains(body, "the target is a real cluster") {
 			t.Errorf("%s: %d %s; want 501 saying %q", path, code, body, want)
 		}
+	}
+	// Groups are the upstream's, described through the proxy's admin
+	// client: members and commits.
+	g, err := kgo.NewClient(kgo.SeedBrokers(p.Addrs()...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("orders"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.ClientID("member-a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for n := 0; n < 1; {
+		fs := g.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal(ctx.Err())
+		}
+		n += fs.NumRecords()
+	}
+	if err := g.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := call(t, "GET", api+"/groups/g"); code != 200 || !strings.Contains(body, "member-a") || !strings.Contains(body, `"orders"`) {
+		t.Errorf("groups/g: %d %.300s", code, body)
+	}
+	if code, body := call(t, "GET", api+"/groups"); code != 200 || !strings.Contains(body, `"g"`) {
+		t.Errorf("groups: %d %.300s", code, body)
+	}
+	if code, _ := call(t, "GET", api+"/groups/nope"); code != http.StatusNotFound {
+		t.Errorf("groups/nope: %d, want 404", code)
 	}
 	if code, body := call(t, "POST", api+"/latency?delay=oops"); code != 400 {
 		t.Errorf("latency with a bad delay: %d %s", code, body)

@@ -44,10 +44,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	idle := fs.Duration("idle-timeout", fake.DefaultIdleTimeout, "close a client connection idle this long, or one that leaves a request unfinished this long (Kafka's connections.max.idle.ms)")
 	journalPath := fs.String("journal", "", "stream every journal event to this file as JSON lines as it happens (flushed every 100ms and on exit; -journal-max does not apply to it)")
 	journalMax := fs.Int("journal-max", defaultJournalMax, "keep at most this many journal events in memory for GET /journal and /timeline; older ones are dropped from memory with a count, never from the -journal file (0: keep all)")
-	useTLS := fs.Bool("tls", false, "brokers speak TLS to clients, with a self-signed certificate for 127.0.0.1 and localhost (see -tls-ca-out) unless -tls-cert and -tls-key")
-	caOut := fs.String("tls-ca-out", "", "write the self-signed certificate, the CA clients trust, to this file as PEM before the brokers listen (implies -tls)")
-	certFile := fs.String("tls-cert", "", "the brokers' certificate (chain) as a PEM file, with -tls-key (implies -tls)")
-	keyFile := fs.String("tls-key", "", "the private key of -tls-cert as a PEM file")
+	tlsf := addTLSFlags(fs, "the brokers")
 	var topics, configs, sasl multiFlag
 	fs.Var(&sasl, "sasl", "require SASL: a user as MECHANISM:user:password, MECHANISM one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (repeatable)")
 	fs.Var(&topics, "topic", "topic as name:partitions:replicas (repeatable)")
@@ -135,12 +132,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if *journalMax > 0 {
 		opts = append(opts, fake.JournalLimit(*journalMax))
 	}
-	tlsOpt, err := serveTLS(*useTLS, *caOut, *certFile, *keyFile)
+	tlsCfg, err := tlsf.config()
 	if err != nil {
 		return err
 	}
-	if tlsOpt != nil {
-		opts = append(opts, tlsOpt)
+	if tlsCfg != nil {
+		opts = append(opts, fake.TLS(tlsCfg))
 	}
 	// Everything that can be refused is, before anything listens: the
 	// journal file is opened before the cluster starts.
@@ -268,10 +265,29 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// serveTLS is the fake.TLS option of serve's TLS flags (nil without
-// TLS): the user's certificate, or a self-signed one whose PEM goes to
-// caOut.
-func serveTLS(useTLS bool, caOut, certFile, keyFile string) (fake.Option, error) {
+// tlsFlags are the flags of a listener that speaks TLS to clients
+// (serve's brokers, the proxy's listeners).
+type tlsFlags struct {
+	on                       *bool
+	caOut, certFile, keyFile *string
+}
+
+// addTLSFlags defines -tls, -tls-ca-out, -tls-cert and -tls-key on fs;
+// who names what speaks TLS ("brokers", "the proxy's listeners").
+func addTLSFlags(fs *flag.FlagSet, who string) tlsFlags {
+	return tlsFlags{
+		on:       fs.Bool("tls", false, who+" speak TLS to clients, with a self-signed certificate for 127.0.0.1 and localhost (see -tls-ca-out) unless -tls-cert and -tls-key"),
+		caOut:    fs.String("tls-ca-out", "", "write the self-signed certificate, the CA clients trust, to this file as PEM before "+who+" listen (implies -tls)"),
+		certFile: fs.String("tls-cert", "", "the certificate (chain) of "+who+" as a PEM file, with -tls-key (implies -tls)"),
+		keyFile:  fs.String("tls-key", "", "the private key of -tls-cert as a PEM file"),
+	}
+}
+
+// config is the server TLS config the flags ask for (nil without TLS):
+// the user's certificate, or a self-signed one whose PEM goes to
+// -tls-ca-out.
+func (f tlsFlags) config() (*tls.Config, error) {
+	caOut, certFile, keyFile := *f.caOut, *f.certFile, *f.keyFile
 	switch {
 	case (certFile == "") != (keyFile == ""):
 		return nil, errors.New("-tls-cert and -tls-key go together: give both PEM files, or neither for a self-signed certificate")
@@ -282,8 +298,8 @@ func serveTLS(useTLS bool, caOut, certFile, keyFile string) (fake.Option, error)
 		if err != nil {
 			return nil, fmt.Errorf("-tls-cert %s -tls-key %s: %w", certFile, keyFile, err)
 		}
-		return fake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}}), nil
-	case !useTLS && caOut == "":
+		return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
+	case !*f.on && caOut == "":
 		return nil, nil
 	}
 	cert, err := selfsigned.New()
@@ -295,5 +311,5 @@ func serveTLS(useTLS bool, caOut, certFile, keyFile string) (fake.Option, error)
 			return nil, fmt.Errorf("-tls-ca-out: %w", err)
 		}
 	}
-	return fake.TLS(cert.ServerConfig()), nil
+	return cert.ServerConfig(), nil
 }

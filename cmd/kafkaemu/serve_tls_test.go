@@ -13,14 +13,23 @@ import (
 
 	"github.com/seed73168108/kafkaemu/fake"
 	"github.com/seed73168108/kafkaemu/internal/selfsigned"
+	"github.com/seed73168108/kafkaemu/journal"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+// tlsTarget is what speaks TLS to clients: serve's cluster or the proxy.
+type tlsTarget interface {
+	Addrs() []string
+	Journal() []journal.Event
+	JournalTail(n int) string
+}
+
 // tlsRoundTrip writes and reads back three records over TLS trusting
 // the PEM CA file ca, checks the journal has the appends, and that a
 // plaintext client is refused with a journaled reason.
-func tlsRoundTrip(t *testing.T, c *fake.Cluster, ca string) {
+func tlsRoundTrip(t *testing.T, c tlsTarget, ca string) {
 	t.Helper()
 	pem, err := os.ReadFile(ca)
 	if err != nil {
@@ -118,5 +127,22 @@ func TestServeTLSBadFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("serve %v = %v; want an error naming %s", tc.args, err, tc.want)
 		}
+	}
+}
+
+// proxy -tls -tls-ca-out: clients speak TLS to the proxy, which speaks
+// plaintext to a plaintext upstream.
+func TestProxyTLS(t *testing.T) {
+	up, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(1, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	p, _ := startProxy(t, "-upstream", up.ListenAddrs()[0], "-tls", "-tls-ca-out", ca)
+	tlsRoundTrip(t, p, ca)
+	err = proxyCmd(context.Background(), []string{"-upstream", up.ListenAddrs()[0], "-tls-cert", filepath.Join(t.TempDir(), "missing.pem")}, io.Discard, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "-tls-key") {
+		t.Errorf("proxy -tls-cert without -tls-key: %v; want an error naming -tls-key", err)
 	}
 }

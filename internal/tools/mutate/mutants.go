@@ -249,5 +249,56 @@ func mutants() []mutant {
 			run:  "FuzzCheckPlanted|TestCheckFindsPlanted",
 		},
 	)
+
+	// proxy: clients stay behind it, and its journal says what the
+	// upstream did (proxy/doc.go).
+	const behind = "TestClientsStayBehind"
+	ms = append(ms,
+		mutant{
+			name: "proxy/leader-hint-passes",
+			bug:  "a produce answer naming the new leader (KIP-951) reaches the client unrewritten",
+			edits: []edit{{file: "proxy/produce.go",
+				old: "\t\tif len(resp.Brokers) == 0 {\n",
+				new: "\t\tif true || len(resp.Brokers) == 0 {\n"}},
+			pkgs: []string{"./proxy"},
+			run:  behind,
+		},
+		mutant{
+			name: "proxy/fetch-not-clamped",
+			bug:  "clients are offered Fetch v16+, whose answers name brokers the proxy streams unrewritten",
+			edits: []edit{{file: "proxy/proxy.go",
+				old: "k.MaxVersion = min(k.MaxVersion, maxFetchVersion)",
+				new: "_ = maxFetchVersion"}},
+			pkgs: []string{"./proxy"},
+			run:  behind,
+		},
+		mutant{
+			name: "proxy/metadata-not-rewritten",
+			bug:  "Metadata answers name the upstream's brokers",
+			edits: []edit{{file: "proxy/route.go",
+				old: "\t\tb.Host, b.Port = host, port\n\t}\n\tp.mu.Lock()",
+				new: "\t\t_, _ = host, port\n\t}\n\tp.mu.Lock()"}},
+			pkgs: []string{"./proxy"},
+			run:  behind,
+		},
+		mutant{
+			name: "proxy/appends-not-journaled",
+			bug:  "the journal misses what the upstream appended",
+			edits: []edit{{file: "proxy/produce.go",
+				old: "\t\t\tp.journal.Add(observe.Append(src, req, name, rp.Partition, b, rp.BaseOffset))",
+				new: "\t\t\t_ = observe.Append"}},
+			pkgs: []string{"./proxy"},
+			run:  "TestProduceConsume|TestDialContext",
+		},
+		mutant{
+			name: "proxy/retry-journaled-twice",
+			bug:  "an idempotent retry the upstream answers from its log is journaled as a second append",
+			edits: []edit{{file: "proxy/produce.go",
+				old: "\tif prev, ok := p.appended[k]; ok && prev == base {\n\t\treturn true\n\t}",
+				new: "\tif prev, ok := p.appended[k]; ok && prev == base {\n\t\treturn false\n\t}"}},
+			pkgs: []string{"./proxy"},
+			run:  "TestDroppedProduceResponseDuplicates",
+		},
+	)
 	return ms
 }
