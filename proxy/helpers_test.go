@@ -84,39 +84,6 @@ func (c *connects) list() []string {
 	return slices.Clone(c.addrs)
 }
 
-// waitJournal waits until done holds for the journal (a streamed fetch
-// answer is journaled once its last byte has gone to the client, a moment
-// after the client may have its records) or ctx ends, and returns the
-// journal then.
-func waitJournal(ctx context.Context, p *proxy.Proxy, done func([]journal.Event) bool) []journal.Event {
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for {
-		evs := p.Journal()
-		if done(evs) {
-			return evs
-		}
-		select {
-		case <-ctx.Done():
-			return evs
-		case <-tick.C:
-		}
-	}
-}
-
-// fetchedOffsets counts the journal's fetches of topic by offset.
-func fetchedOffsets(evs []journal.Event, topic string) map[int64]int {
-	out := map[int64]int{}
-	for _, e := range evs {
-		if e.Kind == journal.EventFetch && e.Topic == topic {
-			for o := e.Offset; o <= e.LastOffset; o++ {
-				out[o]++
-			}
-		}
-	}
-	return out
-}
-
 // events are the journal's events of kind k.
 func events(p *proxy.Proxy, k journal.EventKind) []journal.Event {
 	var out []journal.Event

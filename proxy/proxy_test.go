@@ -73,15 +73,10 @@ func TestProduceConsume(t *testing.T) {
 			t.Errorf("the journal has an append at %s[%d]@%d; the upstream stores nothing there", k.topic, k.part, k.off)
 		}
 	}
-	fetchedN := func(evs []journal.Event) (n int) {
-		for _, e := range evs {
-			if e.Kind == journal.EventFetch {
-				n += int(e.LastOffset - e.Offset + 1)
-			}
-		}
-		return n
+	fetched := 0
+	for _, e := range events(p, journal.EventFetch) {
+		fetched += int(e.LastOffset - e.Offset + 1)
 	}
-	fetched := fetchedN(waitJournal(ctx, p, func(evs []journal.Event) bool { return fetchedN(evs) >= n }))
 	if fetched < n {
 		t.Errorf("the journal shows %d records fetched, want at least %d", fetched, n)
 	}
