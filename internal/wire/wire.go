@@ -893,7 +893,8 @@ func (cn *Conn) writeSlot(s *Slot) bool {
 // bytes (length and correlation id) are head and whose rest r yields.
 // An answer the router only observes (Slot.Observe) goes to the client
 // chunk by chunk as it arrives, so a large fetch answer is not held
-// whole before its first byte leaves; any other is read whole and
+// whole before its first byte leaves (Observe sees it whole before its
+// last chunk leaves); any other is read whole and
 // handled as WriteFrame handles it. It returns once the whole frame is
 // read from r.
 func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
@@ -958,20 +959,30 @@ func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 	if err := send(frame[:8]); err != nil {
 		return err
 	}
+	// Observe sees the whole answer before its last chunk goes to the
+	// client: a client that has read an answer finds it in the journal,
+	// as it finds what the emulator answered.
 	const chunkSize = 1 << 20
+	observed := false
 	for at := 8; at < len(frame); {
 		n, err := r.Read(frame[at:min(len(frame), at+chunkSize)])
 		if n > 0 {
-			if err := send(frame[at : at+n]); err != nil {
+			chunk := frame[at : at+n]
+			if at += n; at == len(frame) {
+				s.Observe(frame)
+				observed = true
+			}
+			if err := send(chunk); err != nil {
 				return err
 			}
-			at += n
 		}
 		if err != nil && at < len(frame) {
 			return err
 		}
 	}
-	s.Observe(frame)
+	if !observed {
+		s.Observe(frame)
+	}
 	done()
 	return nil
 }
