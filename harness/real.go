@@ -77,10 +77,21 @@ func (c *Cluster) Name(name string) string {
 	return n
 }
 
-// needsEmulator skips the test: verb needs the emulator's model.
-func (c *Cluster) needsEmulator(verb string) {
+// emulatorOnly skips the test when it runs on a real cluster: verb needs
+// the emulator's model.
+func (c *Cluster) emulatorOnly(verb string) {
+	if c.real == nil {
+		return
+	}
 	c.tb.Helper()
-	c.tb.Skipf("kafkaemu: %s needs the emulator; %s=%s points this test at a real cluster", verb, BootstrapEnv, c.real.bootstrap)
+	skipNeedsEmulator(c.tb, verb, c.real.bootstrap)
+}
+
+// skipNeedsEmulator skips tb: what (verbs, options) needs the emulator
+// and bootstrap names a real cluster.
+func skipNeedsEmulator(tb testing.TB, what, bootstrap string) {
+	tb.Helper()
+	tb.Skipf("kafkaemu: %s needs the emulator; %s=%s points this test at a real cluster", what, BootstrapEnv, bootstrap)
 }
 
 // startReal fronts the cluster bootstrap names with a fault proxy and
@@ -92,7 +103,7 @@ func startReal(tb testing.TB, bootstrap string, opts []fake.Option) *Cluster {
 		tb.Fatalf("kafkaemu: %v", err)
 	}
 	if len(spec.NeedsEmulator) > 0 {
-		tb.Skipf("kafkaemu: %s needs the emulator; %s=%s points this test at a real cluster", strings.Join(spec.NeedsEmulator, ", "), BootstrapEnv, bootstrap)
+		skipNeedsEmulator(tb, strings.Join(spec.NeedsEmulator, ", "), bootstrap)
 	}
 	var popts []proxy.Option
 	if spec.SeedSet {

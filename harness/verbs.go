@@ -264,10 +264,8 @@ func (c *Cluster) WaitPartition(ctx context.Context, topic string, partition int
 
 // ExpireMember is fake.Cluster.ExpireMember.
 func (c *Cluster) ExpireMember(group, memberID string) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("ExpireMember")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("ExpireMember")
 	return c.Cluster.ExpireMember(group, memberID)
 }
 
@@ -289,109 +287,85 @@ func (c *Cluster) Group(group string) (*kfake.GroupInfo, error) {
 
 // InjectError is fake.Cluster.InjectError.
 func (c *Cluster) InjectError(f kfake.Fault) (*fake.InjectedError, error) {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("InjectError")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("InjectError")
 	return c.Cluster.InjectError(f)
 }
 
 // JoinPhantom is fake.Cluster.JoinPhantom.
 func (c *Cluster) JoinPhantom(group string, n int) ([]string, error) {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("JoinPhantom")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("JoinPhantom")
 	return c.Cluster.JoinPhantom(group, n)
 }
 
 // LeavePhantom is fake.Cluster.LeavePhantom.
 func (c *Cluster) LeavePhantom(group string, n int) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("LeavePhantom")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("LeavePhantom")
 	return c.Cluster.LeavePhantom(group, n)
 }
 
 // Kfake is fake.Cluster.Kfake.
 func (c *Cluster) Kfake() *kfake.Cluster {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("Kfake")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("Kfake")
 	return c.Cluster.Kfake()
 }
 
 // KillBroker is fake.Cluster.KillBroker.
 func (c *Cluster) KillBroker(id int32) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("KillBroker")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("KillBroker")
 	return c.Cluster.KillBroker(id)
 }
 
 // RestartBroker is fake.Cluster.RestartBroker.
 func (c *Cluster) RestartBroker(id int32) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("RestartBroker")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("RestartBroker")
 	return c.Cluster.RestartBroker(id)
 }
 
 // MoveCoordinator is fake.Cluster.MoveCoordinator.
 func (c *Cluster) MoveCoordinator(group string) (int32, error) {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("MoveCoordinator")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("MoveCoordinator")
 	return c.Cluster.MoveCoordinator(group)
 }
 
 // PauseFollower is fake.Cluster.PauseFollower.
 func (c *Cluster) PauseFollower(broker int32) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("PauseFollower")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("PauseFollower")
 	return c.Cluster.PauseFollower(broker)
 }
 
 // ResumeFollower is fake.Cluster.ResumeFollower.
 func (c *Cluster) ResumeFollower(broker int32) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("ResumeFollower")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("ResumeFollower")
 	return c.Cluster.ResumeFollower(broker)
 }
 
 // PauseReplication is fake.Cluster.PauseReplication.
 func (c *Cluster) PauseReplication(topic string, partition int32) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("PauseReplication")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("PauseReplication")
 	return c.Cluster.PauseReplication(topic, partition)
 }
 
 // ResumeReplication is fake.Cluster.ResumeReplication.
 func (c *Cluster) ResumeReplication(topic string, partition int32) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("ResumeReplication")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("ResumeReplication")
 	return c.Cluster.ResumeReplication(topic, partition)
 }
 
 // Rebalance is fake.Cluster.Rebalance.
 func (c *Cluster) Rebalance(ctx context.Context, group string) error {
-	if c.real != nil {
-		c.tb.Helper()
-		c.needsEmulator("Rebalance")
-	}
+	c.tb.Helper()
+	c.emulatorOnly("Rebalance")
 	return c.Cluster.Rebalance(ctx, group)
 }
 
