@@ -342,6 +342,13 @@ func saslCell(t *testing.T, ct *cellT, cl client, d driver, mech string) {
 		ct.gap(clientGap, gap)
 		return
 	}
+	writeReadBack(t, d, c, "")
+}
+
+// writeReadBack writes three records to t with acks=all, reads them
+// back, in order (how says over what, for the error), and returns them.
+func writeReadBack(t *testing.T, d driver, c cluster, how string) []string {
+	t.Helper()
 	want := values("v", 3)
 	mustProduce(t, d, c.endpoint(), produceSpec{topic: "t", acks: "all", values: want})
 	got, err := d.consume(t, c.endpoint(), consumeSpec{topic: "t", n: 3})
@@ -349,8 +356,9 @@ func saslCell(t *testing.T, ct *cellT, cl client, d driver, mech string) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("read %v, want %v", got, want)
+		t.Errorf("read %v%s, want %v", got, how, want)
 	}
+	return want
 }
 
 // tlsCell: the client writes and reads back over TLS (fake.TLS with a
@@ -359,15 +367,7 @@ func saslCell(t *testing.T, ct *cellT, cl client, d driver, mech string) {
 // kfake.
 func tlsCell(t *testing.T, ct *cellT, cl client, d driver) {
 	c := newCluster(t, cl, clusterOpts{topics: []string{"t:1:3"}, tls: true})
-	want := values("v", 3)
-	mustProduce(t, d, c.endpoint(), produceSpec{topic: "t", acks: "all", values: want})
-	got, err := d.consume(t, c.endpoint(), consumeSpec{topic: "t", n: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("read %v over TLS, want %v", got, want)
-	}
+	want := writeReadBack(t, d, c, " over TLS")
 	appends := 0
 	for _, e := range c.journal(t) {
 		if e.Kind == fake.EventAppend && e.Topic == "t" {
