@@ -59,21 +59,29 @@ func BenchmarkStartClose(b *testing.B) {
 // and consumed back, through kafkaemu's wire layer (no fault active) and
 // straight to kfake.
 func BenchmarkProduceConsume(b *testing.B) {
+	compareProduceConsume(b, nil, nil)
+}
+
+// compareProduceConsume runs the 200k-record workload against kafkaemu
+// (fake.New with fopts) and raw kfake (kfake.NewCluster with kopts) in
+// turn, each iteration both, and reports both and their ratio. copts go
+// to the clients.
+func compareProduceConsume(b *testing.B, kopts []kfake.Opt, fopts []fake.Option, copts ...kgo.Opt) {
 	const records = 200_000
 	value := make([]byte, 1024)
 	rand.NewChaCha8([32]byte{1}).Read(value)
 	run := func(addrs []string) time.Duration {
-		return produceConsume(b, records, value, kgo.SeedBrokers(addrs...))
+		return produceConsume(b, records, value, append([]kgo.Opt{kgo.SeedBrokers(addrs...)}, copts...)...)
 	}
 	var emu, raw []time.Duration
 	for b.Loop() {
-		kc, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, "bench"))
+		kc, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(3, "bench")}, kopts...)...)
 		if err != nil {
 			b.Fatal(err)
 		}
 		raw = append(raw, run(kc.ListenAddrs()))
 		kc.Close()
-		c, err := fake.New(fake.Topic("bench", 3, 3))
+		c, err := fake.New(append([]fake.Option{fake.Topic("bench", 3, 3)}, fopts...)...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -147,32 +155,10 @@ func produceConsume(b *testing.B, records int, value []byte, opts ...kgo.Opt) ti
 // (fake.TLS: TLS ends in the wire layer, plaintext to kfake) next to raw
 // kfake with kfake.TLS, the same self-signed certificate for both.
 func BenchmarkProduceConsumeTLS(b *testing.B) {
-	const records = 200_000
-	value := make([]byte, 1024)
-	rand.NewChaCha8([32]byte{1}).Read(value)
 	cert, err := selfsigned.New()
 	if err != nil {
 		b.Fatal(err)
 	}
-	run := func(addrs []string) time.Duration {
-		return produceConsume(b, records, value, kgo.SeedBrokers(addrs...), kgo.DialTLSConfig(cert.ClientConfig()))
-	}
-	var emu, raw []time.Duration
-	for b.Loop() {
-		kc, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, "bench"), kfake.TLS(cert.ServerConfig()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		raw = append(raw, run(kc.ListenAddrs()))
-		kc.Close()
-		c, err := fake.New(fake.Topic("bench", 3, 3), fake.TLS(cert.ServerConfig()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		emu = append(emu, run(c.Addrs()))
-		c.Close()
-	}
-	report(b, emu, raw, "200k")
-	b.ReportMetric(float64(records)/median(emu).Seconds(), "kafkaemu-rec/s")
-	b.ReportMetric(float64(records)/median(raw).Seconds(), "kfake-rec/s")
+	compareProduceConsume(b, []kfake.Opt{kfake.TLS(cert.ServerConfig())}, []fake.Option{fake.TLS(cert.ServerConfig())},
+		kgo.DialTLSConfig(cert.ClientConfig()))
 }
