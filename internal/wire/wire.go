@@ -555,30 +555,56 @@ func (cn *Conn) Write(b []byte) (int, error) {
 func (cn *Conn) WriteFrame(frame []byte) error { return cn.writeFrame(frame) }
 
 func (cn *Conn) writeFrame(frame []byte) error {
+	s, err := cn.answering(frame)
+	if s != nil {
+		defer cn.answered(s)
+	}
+	if err != nil {
+		return err
+	}
+	deliver(s, frame)
+	return nil
+}
+
+// answering is the slot of the oldest request the backend has not
+// answered, the one the answer beginning with head (length and
+// correlation id) answers; a correlation id that does not match closes
+// the connection. Call answered with the slot once the answer is handled.
+func (cn *Conn) answering(head []byte) (*Slot, error) {
 	var s *Slot
 	select {
 	case s = <-cn.fwd:
 	case <-cn.closed:
-		return net.ErrClosed
+		return nil, net.ErrClosed
 	}
+	if len(head) >= 8 {
+		if corr := int32(binary.BigEndian.Uint32(head[4:8])); corr != s.hdr.Corr {
+			cn.Close()
+			return s, fmt.Errorf("kafkaemu: response correlation %d, want %d", corr, s.hdr.Corr)
+		}
+	}
+	return s, nil
+}
+
+// answered counts a produce request's answer as handled (drainProduces).
+func (cn *Conn) answered(s *Slot) {
 	if s.hdr.Key == int16(kmsg.Produce) {
-		defer cn.producing.Add(-1)
+		cn.producing.Add(-1)
 	}
-	if len(frame) >= 8 && int32(binary.BigEndian.Uint32(frame[4:8])) != s.hdr.Corr {
-		cn.Close()
-		return fmt.Errorf("kafkaemu: response correlation %d, want %d", int32(binary.BigEndian.Uint32(frame[4:8])), s.hdr.Corr)
-	}
+}
+
+// deliver fills s with the backend's whole answer frame, through its
+// OnResp hook, unless the router answered first.
+func deliver(s *Slot, frame []byte) {
 	if s.Filled() {
-		return nil // the router answered first
+		return // the router answered first
 	}
 	if s.OnResp != nil {
-		frame = s.OnResp(frame)
-		if frame == nil {
-			return nil // the hook fills the slot later
+		if frame = s.OnResp(frame); frame == nil {
+			return // the hook fills the slot later
 		}
 	}
 	s.Fill(frame)
-	return nil
 }
 
 // Close closes the connection (both sides).
@@ -899,18 +925,12 @@ func (cn *Conn) writeSlot(s *Slot) bool {
 // read from r.
 func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 	size := int(binary.BigEndian.Uint32(head[:4]))
-	var s *Slot
-	select {
-	case s = <-cn.fwd:
-	case <-cn.closed:
-		return net.ErrClosed
+	s, err := cn.answering(head)
+	if s != nil {
+		defer cn.answered(s)
 	}
-	if s.hdr.Key == int16(kmsg.Produce) {
-		defer cn.producing.Add(-1)
-	}
-	if corr := int32(binary.BigEndian.Uint32(head[4:8])); corr != s.hdr.Corr {
-		cn.Close()
-		return fmt.Errorf("kafkaemu: response correlation %d, want %d", corr, s.hdr.Corr)
+	if err != nil {
+		return err
 	}
 	if s.Observe == nil || s.Filled() {
 		frame := make([]byte, 4+size)
@@ -918,15 +938,7 @@ func (cn *Conn) StreamFrame(head []byte, r io.Reader) error {
 		if _, err := io.ReadFull(r, frame[8:]); err != nil {
 			return err
 		}
-		if s.Filled() {
-			return nil
-		}
-		if s.OnResp != nil {
-			if frame = s.OnResp(frame); frame == nil {
-				return nil
-			}
-		}
-		s.Fill(frame)
+		deliver(s, frame)
 		return nil
 	}
 	// The frame's buffer is reused once both its readers are done with
