@@ -50,9 +50,10 @@ func (c *Cluster) JoinPhantom(group string, n int) ([]string, error) {
 		return nil, fmt.Errorf("JoinPhantom(%q): no real member has joined yet, so there is no subscription to copy", group)
 	}
 	var ps []*phantom
+	consumer := g.consumer // read under c.mu: a member's request may set it meanwhile
 	for i := 0; i < n; i++ {
 		p := &phantom{c: c, group: group, stop: make(chan struct{}), done: make(chan struct{}), joined: make(chan struct{})}
-		if g.consumer {
+		if consumer {
 			p.memberID = fmt.Sprintf("kafkaemu-phantom-%016x", c.rng.Uint64())
 		}
 		g.phantoms = append(g.phantoms, p)
@@ -61,7 +62,7 @@ func (c *Cluster) JoinPhantom(group string, n int) ([]string, error) {
 		go func() {
 			defer c.timers.Done()
 			defer close(p.done)
-			if g.consumer {
+			if consumer {
 				p.run848()
 			} else {
 				p.runClassic()
